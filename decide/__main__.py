@@ -1,0 +1,3 @@
+from decide.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""The ASGI application: routes, error envelope, and the runtime's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from decide.errors import ApiError
+from decide.responses import api_error_handler, json_response
+from decide.routes import config, decide, events, ops
+from decide.runtime import Runtime
+from decide.settings import Settings
+
+log = logging.getLogger("decide")
+
+ROUTES = [
+    Route("/v1/decide", decide.decide, methods=["POST"]),
+    Route("/v1/events", events.post_events, methods=["POST"]),
+    Route("/v1/placements", config.list_placements, methods=["GET"]),
+    Route("/v1/placements/{key}", config.put_placement, methods=["PUT"]),
+    Route("/v1/placements/{key}", config.get_placement, methods=["GET"]),
+    Route("/v1/placements/{key}", config.delete_placement, methods=["DELETE"]),
+    Route("/v1/experiments", config.list_experiments, methods=["GET"]),
+    Route("/v1/experiments/{key}", config.put_experiment, methods=["PUT"]),
+    Route("/v1/experiments/{key}", config.get_experiment, methods=["GET"]),
+    Route("/v1/experiments/{key}", config.delete_experiment, methods=["DELETE"]),
+    Route("/v1/experiments/{key}/stop", config.stop_experiment, methods=["POST"]),
+    Route("/v1/experiments/{key}/rollout", config.rollout_experiment, methods=["POST"]),
+    Route("/healthz", ops.healthz, methods=["GET"]),
+    Route("/readyz", ops.readyz, methods=["GET"]),
+    Route("/openapi.json", ops.openapi, methods=["GET"]),
+]
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    return json_response(
+        {"error": {"code": code, "message": str(error.detail), "details": []}},
+        error.status_code,
+        dict(error.headers or {}),
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return json_response(
+        {"error": {"code": "internal", "message": "internal error; it was logged", "details": []}},
+        500,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    redis_url: str | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Starlette:
+    settings = settings or Settings.from_env()
+    url = redis_url or settings.redis_url
+    if url is None:
+        raise RuntimeError("create_app needs a Redis URL (decide serve starts the embedded server)")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = Runtime(settings, url, clock) if clock else Runtime(settings, url)
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: api_error_handler,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory decide.app:app_from_env` (each worker calls it)."""
+    return create_app()

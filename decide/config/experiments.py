@@ -1,0 +1,163 @@
+"""An experiment's configuration: validated at PUT, with its phase kept honest."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from decide.config.checks import Checks, join
+from decide.errors import invalid
+from experiments.assignment import ExperimentSpec, Variation, phase_changing
+from experiments.conditions import validate_condition
+
+STATUSES = ("draft", "running", "stopped", "rolled_out")
+KNOWN = {
+    "placement",
+    "status",
+    "phase",
+    "seed",
+    "hash_version",
+    "variations",
+    "coverage",
+    "namespace",
+    "condition",
+    "metrics",
+    "analysis",
+    "auto_winner",
+    "forced",
+    "rollout_variation",
+    "description",
+}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    key: str
+    placement: str
+    spec: ExperimentSpec
+    document: Mapping[str, Any]
+
+
+def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> Experiment:
+    """Validate an experiment document; raise ApiError(422) naming every bad field.
+
+    Changing variations, weights, seed, hashing or namespace starts a new phase (DESIGN.md):
+    contacts are re-randomised and results restart, so a re-weighting can cause neither
+    Simpson's paradox nor a false sample-ratio alarm.
+    """
+    c = Checks()
+    body = c.mapping(doc, "body")
+    if body is None:
+        raise invalid(c.problems, "experiment")
+    c.unknown_fields(body, KNOWN)
+    placement = c.key(body, "placement", "")
+    status = c.string(body, "status", "", default="draft", choices=STATUSES) or "draft"
+    phase = c.number(body, "phase", "", default=None, low=1, high=1_000_000, integer=True)
+    seed = c.string(body, "seed", "", default=key, max_len=256) or key
+    hash_version = c.number(body, "hash_version", "", default=2, low=1, high=2, integer=True)
+    coverage = c.number(body, "coverage", "", default=1.0, low=0.0, high=1.0)
+    variations = _variations(c, body.get("variations"))
+    namespace = _namespace(c, body.get("namespace"))
+    condition = body.get("condition")
+    if condition is not None:
+        for problem in validate_condition(condition, "condition"):
+            path, sep, reason = problem.partition(": ")
+            c.fail(path if sep else "condition", reason if sep else problem)
+    for name in ("metrics", "analysis", "auto_winner"):
+        if name in body:
+            c.mapping(body[name], name)
+    keys = {v.key for v in variations}
+    forced = body.get("forced", {})
+    if c.mapping(forced, "forced") is not None:
+        for contact, variation in forced.items():
+            if variation not in keys:
+                c.fail(join("forced", contact), f"names no variation: {variation!r}")
+    rollout = c.string(body, "rollout_variation", "", default=None, max_len=64)
+    if rollout is not None and rollout not in keys:
+        c.fail("rollout_variation", f"names no variation: {rollout!r}")
+    if status == "rolled_out" and rollout is None:
+        c.fail("rollout_variation", "is required when status is rolled_out")
+    if not c.ok():
+        raise invalid(c.problems, "experiment")
+
+    spec = ExperimentSpec(
+        key=key,
+        seed=seed,
+        hash_version=int(hash_version or 2),
+        phase=int(phase or 1),
+        status=status,
+        variations=tuple(variations),
+        coverage=float(coverage if coverage is not None else 1.0),
+        namespace=namespace,
+        condition=condition,
+        rollout_variation=rollout,
+        forced=dict(forced),
+    )
+    if previous is not None:
+        spec = _next_phase(spec, previous.spec, explicit=phase is not None)
+    document = {
+        k: v for k, v in body.items() if k not in {"phase", "variations", "seed", "hash_version"}
+    } | {
+        "status": status,
+        "phase": spec.phase,
+        "seed": seed,
+        "hash_version": spec.hash_version,
+        "coverage": spec.coverage,
+        "variations": [
+            {"key": v.key, "message": v.message, "weight": v.weight} for v in variations
+        ],
+    }
+    return Experiment(key, placement or "", spec, document)
+
+
+def _next_phase(spec: ExperimentSpec, old: ExperimentSpec, *, explicit: bool) -> ExperimentSpec:
+    if explicit and spec.phase > old.phase:
+        return spec
+    if phase_changing(old, spec):
+        return replace(spec, phase=old.phase + 1)
+    return replace(spec, phase=old.phase)
+
+
+def _variations(c: Checks, raw: Any) -> list[Variation]:
+    if not isinstance(raw, list) or len(raw) < 2:
+        c.fail("variations", "must be a list of at least two variations")
+        return []
+    entries = [c.mapping(item, join("variations", i)) for i, item in enumerate(raw)]
+    given = [e for e in entries if e is not None and "weight" in e]
+    if given and len(given) != len(raw):
+        c.fail("variations", "give a weight to every variation or to none")
+    found: list[Variation] = []
+    for i, entry in enumerate(entries):
+        if entry is None:
+            continue
+        path = join("variations", i)
+        c.unknown_fields(entry, {"key", "message", "weight", "description"}, path)
+        key = c.key(entry, "key", path)
+        message = c.key(entry, "message", path)
+        weight = c.number(entry, "weight", path, default=1 / len(raw), low=0.0, high=1.0)
+        if key is not None and any(v.key == key for v in found):
+            c.fail(join(path, "key"), f"repeats variation key {key!r}")
+        if key is not None and message is not None and weight is not None:
+            found.append(Variation(key, message, float(weight)))
+    total = sum(v.weight for v in found)
+    if given and len(found) == len(raw) and abs(total - 1.0) > 1e-6:
+        c.fail("variations", f"weights must sum to 1; they sum to {total:.6g}")
+    return found
+
+
+def _namespace(c: Checks, raw: Any) -> tuple[str, float, float] | None:
+    if raw is None:
+        return None
+    ok = (
+        isinstance(raw, list)
+        and len(raw) == 3
+        and isinstance(raw[0], str)
+        and raw[0]
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in raw[1:])
+        and 0 <= raw[1] < raw[2] <= 1
+    )
+    if not ok:
+        c.fail("namespace", 'must be ["name", start, end] with 0 <= start < end <= 1')
+        return None
+    return (raw[0], float(raw[1]), float(raw[2]))

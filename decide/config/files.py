@@ -1,0 +1,31 @@
+"""Configuration files (YAML or JSON) for `decide apply -f` and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = ("placements", "experiments")
+
+
+def read_config_file(path: Path | str) -> list[tuple[str, str, Any]]:
+    """(kind, key, document) in apply order: placements first, then experiments that use them.
+
+    The file is `{"placements": {key: doc}, "experiments": {key: doc}}`.
+    """
+    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(loaded, dict) or set(loaded) - set(KINDS):
+        raise ValueError(f"{path}: expected top-level keys {', '.join(KINDS)}")
+    items: list[tuple[str, str, Any]] = []
+    for kind in KINDS:
+        section = loaded.get(kind) or {}
+        if not isinstance(section, dict):
+            raise ValueError(f"{path}: {kind} must map keys to documents")
+        items.extend((kind, str(key), doc) for key, doc in section.items())
+    return items
+
+
+def demo_config_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "demo" / "demo.yaml"

@@ -1,0 +1,251 @@
+"""A placement's configuration: validated once at PUT, compiled for the hot path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from decide.config.checks import Checks, join
+from decide.errors import invalid
+from experiments.conditions import context_fields_used, validate_condition
+from personalization.templates import CompiledContent, ContentError, channels_of, compile_content
+
+CHANNELS = ("email", "sms", "push", "web_push", "in_app", "web")
+# Content shown inside the caller's own page or app: safe to fall back to a default when the
+# store is unreachable. Every other channel messages a person and must fail closed.
+WEB_CHANNELS = frozenset({"web", "in_app"})
+EXPOSURES = ("event", "on_decide")
+POLICIES = ("rule", "experiment")
+# Named in DESIGN.md, built in later releases: refused rather than silently ignored.
+NOT_YET = ("send_time", "frequency_caps", "goal", "no_repeat", "sticky_hours")
+KNOWN = {
+    "description",
+    "channels",
+    "exposure",
+    "context_fields",
+    "eligibility",
+    "policy",
+    "messages",
+    "default_message",
+    "default_locale",
+    "channel",
+    *NOT_YET,
+}
+
+
+@dataclass(frozen=True)
+class Reward:
+    event: str
+    window_s: int
+    use_value: bool  # reward = the event's value (revenue) instead of 1
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    content: CompiledContent
+    channels: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Placement:
+    key: str
+    channels: tuple[str, ...]
+    exposure: str
+    context_fields: frozenset[str]
+    eligibility: Mapping[str, Any] | None
+    policy: str
+    rule_message: str | None
+    experiment: str | None
+    reward: Reward
+    messages: Mapping[str, Message]
+    default_message: str
+    default_locale: str
+    max_fallbacks: int
+    document: Mapping[str, Any]  # the normalised configuration, as GET returns it
+
+    @property
+    def web_only(self) -> bool:
+        return all(channel in WEB_CHANNELS for channel in self.channels)
+
+
+def parse_placement(key: str, doc: Any) -> Placement:
+    """Validate a placement document; raise ApiError(422) naming every bad field."""
+    c = Checks()
+    body = c.mapping(doc, "body")
+    if body is None:
+        raise invalid(c.problems, "placement")
+    c.unknown_fields(body, KNOWN)
+    for name in NOT_YET:
+        if name in body:
+            c.fail(name, "is not supported in this version of decide yet")
+
+    description = c.string(body, "description", "", default=None, max_len=2000) or ""
+    channels = c.string_list(body, "channels", "") or []
+    for i, channel in enumerate(channels):
+        if channel not in CHANNELS:
+            c.fail(
+                join("channels", i), f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}"
+            )
+    if "channels" in body and not channels:
+        c.fail("channels", "must name at least one channel")
+    exposure = c.string(body, "exposure", "", default="event", choices=EXPOSURES) or "event"
+    context_fields = c.string_list(body, "context_fields", "", default=[]) or []
+    default_locale = c.string(body, "default_locale", "", default="en", max_len=35) or "en"
+
+    eligibility = body.get("eligibility")
+    if eligibility is not None:
+        for problem in validate_condition(eligibility, "eligibility"):
+            c.fail(*_split_problem(problem, "eligibility"))
+        undeclared = context_fields_used(eligibility) - set(context_fields)
+        for name in sorted(undeclared):
+            c.fail("eligibility", f"uses context.{name}, which is not declared in context_fields")
+
+    messages, message_keys = _messages(c, body, set(context_fields), default_locale)
+    policy, rule_message, experiment, reward = _policy(c, body, message_keys)
+    default_message = c.string(body, "default_message", "", default=None, max_len=64)
+    if default_message is None and messages:
+        default_message = rule_message or next(iter(messages))
+    elif default_message is not None and default_message not in message_keys:
+        c.fail("default_message", f"names no message of this placement: {default_message!r}")
+    max_fallbacks = _channel_rule(c, body)
+
+    if not c.ok():
+        raise invalid(c.problems, "placement")
+    normalised = {
+        **({"description": description} if description else {}),
+        "channels": channels,
+        "exposure": exposure,
+        "context_fields": context_fields,
+        **({"eligibility": eligibility} if eligibility is not None else {}),
+        "policy": body["policy"]
+        | {
+            "reward": {
+                "event": reward.event,
+                "window_hours": reward.window_s / 3600,
+                "value": reward.use_value,
+            }
+        },
+        "messages": body["messages"],
+        "default_message": default_message,
+        "default_locale": default_locale,
+        "channel": {"type": "ordered", "max_fallbacks": max_fallbacks},
+    }
+    return Placement(
+        key=key,
+        channels=tuple(channels),
+        exposure=exposure,
+        context_fields=frozenset(context_fields),
+        eligibility=eligibility,
+        policy=policy,
+        rule_message=rule_message,
+        experiment=experiment,
+        reward=reward,
+        messages=messages,
+        default_message=default_message or "",
+        default_locale=default_locale,
+        max_fallbacks=max_fallbacks,
+        document=normalised,
+    )
+
+
+def _messages(
+    c: Checks, body: dict[str, Any], context_fields: set[str], default_locale: str
+) -> tuple[dict[str, Message], set[str]]:
+    raw = body.get("messages")
+    if not isinstance(raw, list) or not raw:
+        c.fail("messages", "must be a non-empty list of messages")
+        return {}, set()
+    messages: dict[str, Message] = {}
+    keys: set[str] = set()  # every key named, so one broken message does not hide another's errors
+    for i, item in enumerate(raw):
+        path = join("messages", i)
+        entry = c.mapping(item, path)
+        if entry is None:
+            continue
+        c.unknown_fields(entry, {"key", "content", "default_locale"}, path)
+        key = c.key(entry, "key", path)
+        if key in keys:
+            c.fail(join(path, "key"), f"repeats message key {key!r}")
+        if key is not None:
+            keys.add(key)
+        locale = c.string(entry, "default_locale", path, default=default_locale, max_len=35)
+        content = entry.get("content")
+        if not isinstance(content, dict) or not content:
+            c.fail(join(path, "content"), "must be an object of channel -> fields")
+            continue
+        try:
+            compiled = compile_content(
+                content,
+                path=join(path, "content"),
+                context_fields=context_fields,
+                default_locale=locale or default_locale,
+            )
+        except ContentError as error:
+            for where, reason in error.problems:
+                c.fail(where, reason)
+            continue
+        allowed = set(body.get("channels") or [])
+        for channel in channels_of(compiled):
+            if allowed and channel not in allowed:
+                c.fail(
+                    join(join(path, "content"), channel), "is not one of the placement's channels"
+                )
+        if key is not None:
+            messages[key] = Message(key, compiled, channels_of(compiled))
+    return messages, keys
+
+
+def _policy(
+    c: Checks, body: dict[str, Any], message_keys: set[str]
+) -> tuple[str, str | None, str | None, Reward]:
+    policy = c.mapping(body.get("policy"), "policy")
+    reward = Reward("click", 72 * 3600, False)
+    if policy is None:
+        return "rule", None, None, reward
+    c.unknown_fields(policy, {"type", "message", "experiment", "reward"}, "policy")
+    kind = policy.get("type")
+    if kind == "bandit":
+        c.fail("policy.type", "bandit policies are not supported in this version of decide yet")
+    kind = c.string(policy, "type", "policy", choices=(*POLICIES, "bandit")) or "rule"
+    rule_message = experiment = None
+    if kind == "rule":
+        rule_message = c.key(policy, "message", "policy")
+        if rule_message is not None and rule_message not in message_keys:
+            c.fail("policy.message", f"names no message of this placement: {rule_message!r}")
+    elif kind == "experiment":
+        experiment = c.key(policy, "experiment", "policy")
+    if "reward" in policy:
+        spec = c.mapping(policy["reward"], "policy.reward")
+        if spec is not None:
+            c.unknown_fields(spec, {"event", "window_hours", "value"}, "policy.reward")
+            event = c.string(spec, "event", "policy.reward", default="click", max_len=64)
+            hours = c.number(
+                spec, "window_hours", "policy.reward", default=72, low=0.001, high=24 * 90
+            )
+            use_value = c.boolean(spec, "value", "policy.reward", default=False)
+            reward = Reward(event or "click", round((hours or 72) * 3600), use_value)
+    return kind, rule_message, experiment, reward
+
+
+def _channel_rule(c: Checks, body: dict[str, Any]) -> int:
+    rule = body.get("channel")
+    if rule is None:
+        return 2
+    spec = c.mapping(rule, "channel")
+    if spec is None:
+        return 2
+    c.unknown_fields(spec, {"type", "max_fallbacks"}, "channel")
+    if spec.get("type", "ordered") == "learned":
+        c.fail("channel.type", "learned channels are not supported in this version of decide yet")
+    else:
+        c.string(spec, "type", "channel", default="ordered", choices=("ordered",))
+    value = c.number(spec, "max_fallbacks", "channel", default=2, low=0, high=2, integer=True)
+    return int(value if value is not None else 2)
+
+
+def _split_problem(problem: str, default_path: str) -> tuple[str, str]:
+    """validate_condition reports 'path: reason'; keep the path as the field."""
+    path, sep, reason = problem.partition(": ")
+    return (path, reason) if sep else (default_path, problem)

@@ -1,0 +1,254 @@
+"""Which message a contact gets from a placement, and on which channels: pure functions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from decide.config.checks import Checks, join, type_name
+from decide.config.experiments import Experiment
+from decide.config.placements import CHANNELS, Message, Placement
+from decide.errors import Problem, invalid
+from experiments.assignment import Assignment, assign, weights_of
+from experiments.conditions import evaluate
+from personalization.locales import is_rtl
+from personalization.templates import channel_locale, render_channel
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class DecideRequest:
+    contact_id: str
+    placement: str
+    attributes: Mapping[str, Any]
+    context: Mapping[str, Any]
+    channels: tuple[str, ...] | None
+    now: datetime
+    timezone: ZoneInfo | None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The message picked, or None with the reason nothing is sent."""
+
+    message: Message | None
+    reason: str | None
+    source: str  # experiment | rule | default
+    propensity: float
+    experiment: str | None = None
+    variation: str | None = None
+    phase: int | None = None
+    in_experiment: bool = False  # randomised: an exposure to record for analysis
+    reasons: list[str] = field(default_factory=list)
+
+
+def parse_decide_request(body: Any, now: datetime) -> DecideRequest:
+    c = Checks()
+    doc = c.mapping(body, "body")
+    if doc is None:
+        raise invalid(c.problems)
+    c.unknown_fields(doc, {"contact_id", "placement", "attributes", "context", "channels"})
+    contact_id = contact_id_of(c, doc, "contact_id")
+    placement = c.key(doc, "placement", "")
+    attributes = c.mapping(doc.get("attributes", {}), "attributes") or {}
+    context = c.mapping(doc.get("context", {}), "context") or {}
+    channels = None
+    if "channels" in doc:
+        listed = c.string_list(doc, "channels", "") or []
+        for i, channel in enumerate(listed):
+            if channel not in CHANNELS:
+                c.fail(
+                    join("channels", i),
+                    f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}",
+                )
+        channels = tuple(listed)
+    if "now" in context:
+        now = parse_time(c, context["now"], "context.now") or now
+    timezone = None
+    if "timezone" in attributes:
+        timezone = parse_timezone(c, attributes["timezone"], "attributes.timezone")
+    if "locale" in attributes and not isinstance(attributes["locale"], str):
+        c.fail(
+            "attributes.locale",
+            f"must be a string like 'fa-IR', got {type_name(attributes['locale'])}",
+        )
+    if not c.ok():
+        raise invalid(c.problems)
+    return DecideRequest(
+        contact_id or "", placement or "", attributes, context, channels, now, timezone
+    )
+
+
+def contact_id_of(c: Checks, doc: Mapping[str, Any], name: str, path: str = "") -> str | None:
+    value = c.string(dict(doc), name, path, max_len=256)
+    if value is not None and _CONTROL.search(value):
+        c.fail(join(path, name), "must not contain control characters")
+        return None
+    return value
+
+
+def parse_time(c: Checks, value: Any, path: str) -> datetime | None:
+    if not isinstance(value, str):
+        c.fail(
+            path,
+            f"must be an ISO 8601 time with a zone (2026-11-24T18:02:11Z), got {type_name(value)}",
+        )
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        c.fail(path, f"is not an ISO 8601 time: {value!r}")
+        return None
+    if moment.tzinfo is None:
+        c.fail(path, "must carry a time zone (Z or +03:30)")
+        return None
+    return moment.astimezone(UTC)
+
+
+def parse_timezone(c: Checks, value: Any, path: str) -> ZoneInfo | None:
+    if not isinstance(value, str) or not value:
+        c.fail(path, "must be an IANA time zone name like Asia/Tehran")
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.fail(path, f"is not a known IANA time zone: {value!r}")
+        return None
+
+
+def template_data(request: DecideRequest, behaviour: Mapping[str, Any]) -> dict[str, Any]:
+    """The roots templates and conditions see: contact, behaviour, context."""
+    contact = {"contact_id": request.contact_id, **request.attributes}
+    return {"contact": contact, "behaviour": dict(behaviour), "context": dict(request.context)}
+
+
+def behaviour_of(stored: Mapping[bytes, bytes]) -> dict[str, Any]:
+    """The behaviour counters events keep (see apply_contact_event.lua), as template data:
+    `behaviour.counts.click`, `behaviour.last_at.click`, `behaviour.last_seen` (epoch seconds)."""
+    counts: dict[str, int] = {}
+    last_at: dict[str, float] = {}
+    last_seen = None
+    for raw_key, raw_value in stored.items():
+        key = raw_key.decode()
+        if key.startswith("n:"):
+            counts[key[2:]] = int(raw_value)
+        elif key.startswith("last:"):
+            last_at[key[5:]] = float(raw_value)
+        elif key == "last_seen":
+            last_seen = float(raw_value)
+    return {"counts": counts, "last_at": last_at, "last_seen": last_seen}
+
+
+def missing_context(placement: Placement, request: DecideRequest) -> list[Problem]:
+    """Declared context fields are required: a template must never render a blank."""
+    return [
+        Problem(f"context.{name}", "is required by this placement")
+        for name in sorted(placement.context_fields)
+        if name not in request.context
+    ]
+
+
+def choose(
+    placement: Placement,
+    experiment: Experiment | None,
+    contact_id: str,
+    data: Mapping[str, Any],
+    sticky_variation: str | None = None,
+) -> Choice:
+    if placement.eligibility is not None and not evaluate(placement.eligibility, data):
+        return Choice(None, "not_eligible", "rule", 0.0, reasons=["eligibility: not met"])
+    if placement.policy == "rule":
+        message = placement.messages[placement.rule_message or placement.default_message]
+        return Choice(message, None, "rule", 1.0, reasons=[f"rule: message {message.key}"])
+    return _from_experiment(placement, experiment, contact_id, data, sticky_variation)
+
+
+def default_choice(placement: Placement, why: str) -> Choice:
+    message = placement.messages[placement.default_message]
+    return Choice(message, None, "default", 1.0, reasons=[why])
+
+
+def _from_experiment(
+    placement: Placement,
+    experiment: Experiment | None,
+    contact_id: str,
+    data: Mapping[str, Any],
+    sticky_variation: str | None,
+) -> Choice:
+    if experiment is None:
+        return default_choice(placement, f"experiment {placement.experiment} does not exist")
+    spec = experiment.spec
+    result = assign(spec, contact_id, data)
+    if sticky_variation is not None and result.reason in _STICKY_OVERRIDES:
+        result = _sticky(spec.variations, sticky_variation, result, weights_of(spec))
+    if result.variation is None:
+        return default_choice(placement, f"experiment {spec.key}: {result.reason}")
+    message = placement.messages.get(result.variation.message)
+    if message is None:
+        return default_choice(
+            placement,
+            f"experiment {spec.key}: variation {result.variation.key} names a missing message",
+        )
+    return Choice(
+        message,
+        None,
+        "experiment",
+        result.propensity,
+        experiment=spec.key,
+        variation=result.variation.key,
+        phase=spec.phase,
+        in_experiment=result.in_experiment,
+        reasons=[
+            f"experiment {spec.key} phase {spec.phase}: {result.reason} {result.variation.key}"
+        ],
+    )
+
+
+# A contact assigned earlier in this phase keeps its variation even if a coverage change would
+# now leave it out; targeting, status and forced variations still apply first.
+_STICKY_OVERRIDES = frozenset({"assigned", "outside_coverage", "outside_namespace"})
+
+
+def _sticky(
+    variations: Sequence[Any], key: str, result: Assignment, weights: Sequence[float]
+) -> Assignment:
+    for variation, weight in zip(variations, weights, strict=True):
+        if variation.key == key:
+            return replace(
+                result, variation=variation, in_experiment=True, reason="sticky", propensity=weight
+            )
+    return result
+
+
+def channels_for(
+    placement: Placement, message: Message, requested: tuple[str, ...] | None
+) -> tuple[str, ...]:
+    """The placement's channels, in order, that the caller allows and the message fills."""
+    return tuple(
+        channel
+        for channel in placement.channels
+        if channel in message.channels and (requested is None or channel in requested)
+    )
+
+
+def render(
+    message: Message, channels: Sequence[str], request: DecideRequest, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The message's content on each channel, in the contact's language where it exists."""
+    locale = request.attributes.get("locale")
+    content = {
+        channel: render_channel(message.content, channel, locale=locale, data=data)
+        for channel in channels
+    }
+    chosen = channel_locale(message.content, channels[0], locale=locale)
+    return {
+        "key": message.key,
+        "content": content,
+        "locale": chosen,
+        "direction": "rtl" if chosen and is_rtl(chosen) else "ltr",
+    }

@@ -1,0 +1,190 @@
+"""Outcome events: validated one by one, so a batch accepts what it can and names the rest."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from decide.config.checks import Checks, type_name
+from decide.config.placements import CHANNELS
+from decide.decisions import contact_id_of, parse_time
+from decide.tokens import Decision, Signer, TokenError
+
+EXPOSURE_TYPES = frozenset({"impression", "delivered"})
+KNOWN_TYPES = (
+    "impression",
+    "delivered",
+    "open",
+    "click",
+    "conversion",
+    "purchase",
+    "revenue",
+    "unsubscribe",
+    "bounced",
+    "complained",
+)
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+EVENT_FIELDS = {
+    "event_id",
+    "type",
+    "contact_id",
+    "decision_id",
+    "value",
+    "currency",
+    "channel",
+    "timestamp",
+    "properties",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    index: int
+    event_id: str
+    type: str
+    contact_id: str
+    at: float  # epoch seconds
+    decision: Decision | None
+    value: float | None
+    currency: str | None
+    channel: str | None
+
+    def arm_effect(self) -> tuple[str, float] | None:
+        """What this event does to its decision's arm: ("exposure" | "reward", reward value)."""
+        if self.decision is None:
+            return None
+        if self.type == self.decision.reward_event:
+            return "reward", (self.value or 0.0) if self.decision.reward_value else 1.0
+        if self.type in EXPOSURE_TYPES:
+            return "exposure", 0.0
+        return None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    event_id: str | None
+    reason: str
+    message: str
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {
+            "index": self.index,
+            "event_id": self.event_id,
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+@dataclass(frozen=True)
+class EventRules:
+    now: float
+    dedup_window_s: int
+    future_skew_s: int
+
+
+def parse_event(raw: Any, index: int, rules: EventRules, signer: Signer) -> Event | Rejection:
+    path = f"events[{index}]"
+    c = Checks()
+    doc = c.mapping(raw, path)
+    if doc is None:
+        return _invalid(c, index, None)
+    event_id = c.string(doc, "event_id", path, max_len=200)
+    c.unknown_fields(doc, EVENT_FIELDS, path)
+    kind = c.string(
+        doc,
+        "type",
+        path,
+        pattern=TYPE_PATTERN,
+        max_len=64,
+        rule="must be a lowercase event name like 'click' or 'trial_started'",
+    )
+    contact_id = contact_id_of(c, doc, "contact_id", path)
+    value = doc.get("value")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    ):
+        c.fail(f"{path}.value", f"must be a finite number, got {type_name(value)}")
+    currency = c.string(doc, "currency", path, default=None, max_len=3)
+    if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+        c.fail(f"{path}.currency", "must be an ISO 4217 code like EUR or IRR")
+    channel = c.string(doc, "channel", path, default=None, choices=CHANNELS)
+    moment = rules.now
+    if doc.get("timestamp") is not None:
+        parsed = parse_time(c, doc["timestamp"], f"{path}.timestamp")
+        moment = parsed.timestamp() if parsed else moment
+    token = c.string(doc, "decision_id", path, default=None, max_len=4096)
+    if not c.ok():
+        return _invalid(c, index, event_id)
+    assert event_id is not None and kind is not None and contact_id is not None
+
+    if moment < rules.now - rules.dedup_window_s:
+        return Rejection(
+            index,
+            event_id,
+            "too_old",
+            f"older than the {rules.dedup_window_s // 3600} h dedup window; "
+            "it could not be told apart from a duplicate",
+            "timestamp",
+        )
+    if moment > rules.now + rules.future_skew_s:
+        return Rejection(
+            index,
+            event_id,
+            "in_future",
+            f"more than {rules.future_skew_s} s ahead of the server's clock",
+            "timestamp",
+        )
+    decision = None
+    if token is not None:
+        try:
+            decision = signer.verify(token)
+        except TokenError as error:
+            return Rejection(index, event_id, error.reason, str(error), "decision_id")
+        if decision.contact_id != contact_id:
+            return Rejection(
+                index,
+                event_id,
+                "contact_mismatch",
+                "decision_id was issued to another contact",
+                "contact_id",
+            )
+        if rules.now > decision.expires_at:
+            return Rejection(
+                index,
+                event_id,
+                "decision_expired",
+                "decision_id has expired: its reward window is over",
+                "decision_id",
+            )
+        if moment < decision.issued_at - rules.future_skew_s:
+            return Rejection(
+                index,
+                event_id,
+                "before_decision",
+                "timestamp is before the decision was made",
+                "timestamp",
+            )
+    return Event(
+        index,
+        event_id,
+        kind,
+        contact_id,
+        moment,
+        decision,
+        float(value) if value is not None else None,
+        currency,
+        channel,
+    )
+
+
+def _invalid(c: Checks, index: int, event_id: str | None) -> Rejection:
+    first = c.problems[0]
+    message = "; ".join(f"{p.field} {p.reason}" for p in c.problems)
+    return Rejection(index, event_id, "invalid", message, first.field)

@@ -1,0 +1,320 @@
+"""The OpenAPI 3.1 document for every route (kept beside the routes it describes)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from decide.config.placements import CHANNELS
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_OBJ: dict[str, Any] = {"type": "object"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str,
+    scope: str | None,
+    ok: dict[str, Any],
+    body: dict[str, Any] | None = None,
+    errors: tuple[int, ...] = (401, 403, 422, 503),
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {"200": {"description": "OK", **_json(ok)}},
+    }
+    for status in errors:
+        op["responses"][str(status)] = {"description": "error", **_json(_ERROR)}
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if scope is not None:
+        op["security"] = [{"bearer": []}]
+        op["x-scope"] = scope
+    return op
+
+
+_KEY = [
+    {
+        "name": "key",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+    }
+]
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "store only if the object is still at this version",
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "field": {"type": "string"},
+                                "reason": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    "DecideRequest": {
+        "type": "object",
+        "required": ["contact_id", "placement"],
+        "properties": {
+            "contact_id": {"type": "string", "minLength": 1, "maxLength": 256},
+            "placement": {"type": "string"},
+            "attributes": {
+                "type": "object",
+                "description": "override the stored profile for this "
+                "decision: first_name, locale (fa-IR), timezone (Asia/Tehran), consent…",
+            },
+            "context": {
+                "type": "object",
+                "description": "the placement's context_fields, and "
+                "optionally now (ISO 8601) to decide for another moment",
+            },
+            "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+        },
+    },
+    "Decision": {
+        "type": "object",
+        "required": [
+            "decision_id",
+            "placement",
+            "message",
+            "reason",
+            "channel",
+            "send_at",
+            "assignment",
+            "degraded",
+            "reasons",
+        ],
+        "properties": {
+            "decision_id": {
+                "type": ["string", "null"],
+                "description": "signed token; send it with events",
+            },
+            "placement": {"type": "string"},
+            "message": {
+                "type": ["object", "null"],
+                "properties": {
+                    "key": {"type": "string"},
+                    "locale": {"type": "string"},
+                    "direction": {"enum": ["ltr", "rtl"]},
+                    "content": {
+                        "type": "object",
+                        "description": "channel -> field -> rendered text",
+                    },
+                },
+            },
+            "reason": {
+                "type": ["string", "null"],
+                "description": "why message is null: not_eligible, no_channel",
+            },
+            "channel": {
+                "type": ["object", "null"],
+                "properties": {
+                    "primary": {"enum": list(CHANNELS)},
+                    "fallbacks": {"type": "array", "maxItems": 2},
+                },
+            },
+            "send_at": {
+                "type": ["object", "null"],
+                "properties": {
+                    "utc": {"type": "string"},
+                    "local": {"type": "string"},
+                    "timezone": {"type": "string"},
+                },
+            },
+            "assignment": {
+                "type": "object",
+                "properties": {
+                    "source": {"enum": ["experiment", "rule", "default"]},
+                    "experiment": {"type": "string"},
+                    "variation": {"type": "string"},
+                    "phase": {"type": "integer"},
+                    "policy": {"type": "string"},
+                    "propensity": {"type": "number"},
+                },
+            },
+            "degraded": {"type": "boolean"},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "required": ["event_id", "type", "contact_id"],
+        "properties": {
+            "event_id": {"type": "string", "maxLength": 200},
+            "type": {"type": "string"},
+            "contact_id": {"type": "string"},
+            "decision_id": {"type": "string"},
+            "value": {"type": "number"},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "channel": {"enum": list(CHANNELS)},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "properties": {"type": "object"},
+        },
+    },
+    "EventsResult": {
+        "type": "object",
+        "properties": {
+            "accepted": {"type": "integer"},
+            "duplicate": {"type": "integer"},
+            "rejected": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "index": {"type": "integer"},
+                        "event_id": {"type": ["string", "null"]},
+                        "reason": {
+                            "enum": [
+                                "invalid",
+                                "too_old",
+                                "in_future",
+                                "bad_signature",
+                                "malformed_decision_id",
+                                "contact_mismatch",
+                                "decision_expired",
+                                "before_decision",
+                            ]
+                        },
+                        "field": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "Placement": {
+        "type": "object",
+        "required": ["channels", "messages"],
+        "description": "see README: channels, exposure, context_fields, eligibility, "
+        "policy, messages, default_message, default_locale, channel",
+    },
+    "Experiment": {
+        "type": "object",
+        "required": ["placement", "variations"],
+        "description": "see README: placement, status, phase, seed, hash_version, "
+        "variations, coverage, namespace, condition, metrics, forced",
+    },
+}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    def ref(name: str) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def stored(name: str) -> dict[str, Any]:
+        key_and_version = {"key": {"type": "string"}, "version": {"type": "integer"}}
+        return {"allOf": [ref(name), {"properties": key_and_version}]}
+
+    paths: dict[str, Any] = {
+        "/v1/decide": {
+            "post": _op(
+                "One decision: message, channel, send time",
+                "decide",
+                ref("Decision"),
+                ref("DecideRequest"),
+                (401, 403, 404, 413, 422, 503),
+            )
+        },
+        "/v1/events": {
+            "post": _op(
+                "Outcome events, idempotent by event_id",
+                "events",
+                ref("EventsResult"),
+                {
+                    "type": "object",
+                    "required": ["events"],
+                    "properties": {"events": {"type": "array", "items": ref("Event")}},
+                },
+                (401, 403, 413, 422, 503),
+            )
+        },
+        "/v1/placements": {"get": _op("All placements", "read", _OBJ)},
+        "/v1/placements/{key}": {
+            "parameters": _KEY,
+            "put": _op(
+                "Create or replace a placement",
+                "admin",
+                stored("Placement"),
+                ref("Placement"),
+                (401, 403, 409, 412, 413, 422, 503),
+            )
+            | {"parameters": [_IF_MATCH]},
+            "get": _op("One placement", "read", stored("Placement"), errors=(401, 403, 404, 503)),
+            "delete": _op("Delete a placement", "admin", _OBJ, errors=(401, 403, 404, 503)),
+        },
+        "/v1/experiments": {"get": _op("All experiments", "read", _OBJ)},
+        "/v1/experiments/{key}": {
+            "parameters": _KEY,
+            "put": _op(
+                "Create or replace an experiment (a new phase when variations change)",
+                "admin",
+                stored("Experiment"),
+                ref("Experiment"),
+                (401, 403, 409, 412, 413, 422, 503),
+            )
+            | {"parameters": [_IF_MATCH]},
+            "get": _op("One experiment", "read", stored("Experiment"), errors=(401, 403, 404, 503)),
+            "delete": _op("Delete an experiment", "admin", _OBJ, errors=(401, 403, 404, 503)),
+        },
+        "/v1/experiments/{key}/stop": {
+            "parameters": _KEY,
+            "post": _op("Stop: everyone gets the placement default", "admin", stored("Experiment")),
+        },
+        "/v1/experiments/{key}/rollout": {
+            "parameters": _KEY,
+            "post": _op(
+                "Roll out one variation to everyone",
+                "admin",
+                stored("Experiment"),
+                {
+                    "type": "object",
+                    "required": ["variation"],
+                    "properties": {"variation": {"type": "string"}},
+                },
+            ),
+        },
+        "/healthz": {"get": _op("The process is alive", None, _OBJ, errors=())},
+        "/readyz": {
+            "get": _op("The store answers and config is loaded", None, _OBJ, errors=(503,))
+        },
+        "/openapi.json": {"get": _op("This document", None, _OBJ, errors=())},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "decide",
+            "version": "1",
+            "description": "Which message, on which channel, at what time.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

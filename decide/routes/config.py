@@ -1,0 +1,193 @@
+"""Configuration API: placements and experiments, validated, versioned, applied within ~1 s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from decide.bodies import read_json
+from decide.config.checks import KEY_PATTERN, KEY_RULE
+from decide.config.experiments import Experiment, parse_experiment
+from decide.config.placements import Placement, parse_placement
+from decide.errors import Problem, invalid, not_found, unavailable
+from decide.responses import json_response
+from decide.runtime import Runtime
+from decide.store.config_store import Kind
+
+
+def _runtime(request: Request, scope: str) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, scope)
+    return rt
+
+
+def _key(request: Request) -> str:
+    key = str(request.path_params["key"])
+    if not KEY_PATTERN.match(key):
+        raise invalid([Problem("key", KEY_RULE)])
+    return key
+
+
+def _expected_version(request: Request) -> str:
+    """`If-Match: "7"` makes a write conditional on the version the writer read."""
+    value = request.headers.get("if-match", "").strip().strip('"')
+    if value and not value.isdigit():
+        raise invalid([Problem("If-Match", "must be a version number from a previous GET")])
+    return value
+
+
+def _shown(key: str, version: int, document: dict[str, Any]) -> dict[str, Any]:
+    return {"key": key, "version": version, **document}
+
+
+async def _guard(coro: Any) -> Any:
+    try:
+        return await coro
+    except (RedisError, OSError):
+        raise unavailable() from None
+
+
+async def put_placement(request: Request) -> Response:
+    rt = _runtime(request, "admin")
+    key = _key(request)
+    body = await read_json(request, rt.settings.body_limit)
+    return _stored_response(*await store_placement(rt, key, body, _expected_version(request)))
+
+
+async def store_placement(
+    rt: Runtime, key: str, body: Any, expected: str = ""
+) -> tuple[bool, int, dict[str, Any]]:
+    """Validate and store a placement: (created, version, document)."""
+    placement = parse_placement(key, body)
+    experiment = rt.snapshot.experiments.get(placement.experiment or "")
+    if experiment is not None:
+        _check_messages(experiment, placement, "policy.experiment")
+    return await _put(rt, "placements", key, dict(placement.document), expected)
+
+
+async def put_experiment(request: Request) -> Response:
+    rt = _runtime(request, "admin")
+    key = _key(request)
+    body = await read_json(request, rt.settings.body_limit)
+    return _stored_response(*await store_experiment(rt, key, body, _expected_version(request)))
+
+
+async def stop_experiment(request: Request) -> Response:
+    rt = _runtime(request, "admin")
+    return await _change_status(rt, request, {"status": "stopped"})
+
+
+async def rollout_experiment(request: Request) -> Response:
+    rt = _runtime(request, "admin")
+    body = await read_json(request, rt.settings.body_limit)
+    variation = body.get("variation") if isinstance(body, dict) else None
+    if not isinstance(variation, str) or not variation:
+        raise invalid([Problem("variation", "must name the variation to serve to everyone")])
+    return await _change_status(
+        rt, request, {"status": "rolled_out", "rollout_variation": variation}
+    )
+
+
+async def _change_status(rt: Runtime, request: Request, change: dict[str, Any]) -> Response:
+    key = _key(request)
+    stored = await _guard(rt.config.get("experiments", key))
+    if stored is None:
+        raise not_found("experiment", key)
+    version, document = stored
+    expected = _expected_version(request) or str(version)
+    return _stored_response(*await store_experiment(rt, key, document | change, expected))
+
+
+async def store_experiment(
+    rt: Runtime, key: str, body: Any, expected: str = ""
+) -> tuple[bool, int, dict[str, Any]]:
+    """Validate and store an experiment, starting a new phase when its randomisation changed."""
+    stored = await _guard(rt.config.get("experiments", key))
+    previous = parse_experiment(key, stored[1]) if stored is not None else None
+    experiment = parse_experiment(key, body, previous)
+    placement = rt.snapshot.placements.get(experiment.placement)
+    if placement is not None:
+        _check_messages(experiment, placement, "variations")
+    # The phase was computed from `previous`: store only if nobody changed it meanwhile.
+    expected = expected or (str(stored[0]) if stored is not None else "0")
+    return await _put(rt, "experiments", key, dict(experiment.document), expected)
+
+
+def _check_messages(experiment: Experiment, placement: Placement, field: str) -> None:
+    problems = [
+        Problem(
+            f"{field}[{i}].message" if field == "variations" else field,
+            f"variation {v.key!r} serves message {v.message!r}, which placement "
+            f"{placement.key!r} does not have",
+        )
+        for i, v in enumerate(experiment.spec.variations)
+        if v.message not in placement.messages
+    ]
+    if problems:
+        raise invalid(problems, "experiment" if field == "variations" else "placement")
+
+
+async def _put(
+    rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str
+) -> tuple[bool, int, dict[str, Any]]:
+    existed = await _guard(rt.config.get(kind, key)) is not None
+    version = await _guard(rt.config.put(kind, key, document, expected))
+    await rt.refresh()  # this worker serves the change at once; the others within a refresh
+    return not existed, version, _shown(key, version, document)
+
+
+def _stored_response(created: bool, version: int, shown: dict[str, Any]) -> Response:
+    return json_response(shown, 201 if created else 200, {"ETag": f'"{version}"'})
+
+
+async def get_placement(request: Request) -> Response:
+    return await _get(request, "placements")
+
+
+async def get_experiment(request: Request) -> Response:
+    return await _get(request, "experiments")
+
+
+async def _get(request: Request, kind: Kind) -> Response:
+    rt = _runtime(request, "read")
+    key = _key(request)
+    stored = await _guard(rt.config.get(kind, key))
+    if stored is None:
+        raise not_found(kind[:-1], key)
+    version, document = stored
+    return json_response(_shown(key, version, document), headers={"ETag": f'"{version}"'})
+
+
+async def list_placements(request: Request) -> Response:
+    return await _list(request, "placements")
+
+
+async def list_experiments(request: Request) -> Response:
+    return await _list(request, "experiments")
+
+
+async def _list(request: Request, kind: Kind) -> Response:
+    rt = _runtime(request, "read")
+    stored = await _guard(rt.config.all(kind))
+    return json_response({kind: [_shown(k, v, d) for k, (v, d) in stored.items()]})
+
+
+async def delete_placement(request: Request) -> Response:
+    return await _delete(request, "placements")
+
+
+async def delete_experiment(request: Request) -> Response:
+    return await _delete(request, "experiments")
+
+
+async def _delete(request: Request, kind: Kind) -> Response:
+    rt = _runtime(request, "admin")
+    key = _key(request)
+    version = await _guard(rt.config.delete(kind, key))
+    if version == 0:
+        raise not_found(kind[:-1], key)
+    await rt.refresh()
+    return json_response({"deleted": key, "version": version})

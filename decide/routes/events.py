@@ -1,0 +1,96 @@
+"""POST /v1/events: acknowledged only after Redis applied every accepted event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from decide.bodies import read_json
+from decide.config.checks import Checks
+from decide.errors import ApiError, invalid, unavailable
+from decide.events import Event, EventRules, Rejection, parse_event
+from decide.responses import json_response
+from decide.runtime import Runtime
+from decide.store import keys
+from decide.store.scripts import Batch
+
+
+async def post_events(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, "events")
+    body = await read_json(request, rt.settings.events_body_limit)
+    c = Checks()
+    doc = c.mapping(body, "body")
+    raw = doc.get("events") if doc is not None else None
+    if doc is not None and not isinstance(raw, list):
+        c.fail("events", "must be a list of events")
+    if not c.ok():
+        raise invalid(c.problems)
+    assert isinstance(raw, list)
+    if len(raw) > rt.settings.max_events:
+        raise ApiError(
+            413, "too_many_events", f"at most {rt.settings.max_events} events per request"
+        )
+    return json_response(await apply_events(rt, raw))
+
+
+async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
+    signer = rt.signing()
+    rules = EventRules(rt.clock(), rt.settings.dedup_window_s, rt.settings.future_skew_s)
+    parsed = [parse_event(item, i, rules, signer) for i, item in enumerate(raw)]
+    events = [p for p in parsed if isinstance(p, Event)]
+    rejected = [p for p in parsed if isinstance(p, Rejection)]
+
+    batch = Batch(rt.scripts)
+    contact_results: list[int] = []
+    for event in events:
+        _apply_to_arm(batch, event, rules.now)
+        contact_results.append(
+            batch.script(
+                "apply_contact_event",
+                [
+                    keys.event_seen(event.contact_id, event.event_id),
+                    keys.behaviour(event.contact_id),
+                ],
+                [event.type, event.at, rt.settings.dedup_window_s],
+            )
+        )
+    try:
+        results = await batch.execute(rt.client)
+    except (RedisError, OSError):
+        raise unavailable() from None
+    if any(isinstance(r, Exception) for r in results):
+        # Every script is idempotent, so the caller may retry the whole batch safely.
+        raise unavailable("the store did not apply every event; retry the batch")
+    applied = sum(1 for i in contact_results if results[i] == 1)
+    return {
+        "accepted": applied,
+        "duplicate": len(events) - applied,
+        "rejected": [r.as_dict() for r in rejected],
+    }
+
+
+def _apply_to_arm(batch: Batch, event: Event, now: float) -> None:
+    effect = event.arm_effect()
+    if effect is None or event.decision is None:
+        return
+    kind, value = effect
+    decision = event.decision
+    batch.script(
+        "apply_decision_event",
+        [
+            keys.arm_stats(decision.placement, decision.segment),
+            keys.decision_state(decision.placement, decision.nonce),
+        ],
+        [
+            decision.message,
+            kind,
+            event.at,
+            value,
+            decision.reward_window_s,
+            max(1, int(decision.expires_at - now)),
+        ],
+    )

@@ -1,0 +1,105 @@
+"""What a running worker holds: settings, the Redis client, scripts, signer, config snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from decide.config.snapshot import EMPTY, Snapshot
+from decide.settings import Settings
+from decide.store import keys
+from decide.store.config_store import ConfigStore
+from decide.store.scripts import Scripts
+from decide.tokens import Signer, parse_keys
+
+log = logging.getLogger("decide")
+
+
+def connect(url: str, timeout_s: float) -> aioredis.Redis:
+    # One quick retry heals a pooled connection that died with a restarted server; more would
+    # only stretch the time a caller waits while the server is really down.
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=0,
+    )
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, redis_url: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.client = connect(redis_url, settings.redis_timeout_s)
+        self.scripts = Scripts()
+        self.config = ConfigStore(self.client, self.scripts)
+        self.snapshot: Snapshot = EMPTY
+        self.signer: Signer | None = None
+        self._signer_is_stored = settings.signing_keys is not None
+        if settings.signing_keys:
+            self.signer = Signer(parse_keys(settings.signing_keys))
+        self._refresher: asyncio.Task[None] | None = None
+        self._store_down_logged = False
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._refresher = asyncio.create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+        await self.client.aclose()
+
+    def signing(self) -> Signer:
+        if self.signer is None:
+            # Only while the store has never been reachable: tokens signed now will not verify
+            # once the stored key is loaded, which is acceptable for decisions made blind.
+            log.warning("signing with a temporary key: the store was not reachable")
+            self.signer = Signer([("tmp" + secrets.token_hex(4), secrets.token_bytes(32))])
+        return self.signer
+
+    async def refresh(self) -> bool:
+        """Load the config if its version moved; True when the store answered."""
+        try:
+            if not self._signer_is_stored:
+                await self._load_signing_key()
+            version = await self.config.version()
+            if version != self.snapshot.version or not self.snapshot.loaded:
+                self.snapshot = await self.config.load()
+                log.info("config version %d loaded", self.snapshot.version)
+        except (RedisError, OSError) as error:
+            if not self._store_down_logged:
+                log.error("store unreachable: %s", error)
+                self._store_down_logged = True
+            return False
+        if self._store_down_logged:
+            log.info("store reachable again")
+            self._store_down_logged = False
+        return True
+
+    async def _load_signing_key(self) -> None:
+        await self.client.set(keys.SIGNING_KEY, secrets.token_hex(32), nx=True)
+        secret = await self.client.get(keys.SIGNING_KEY)
+        if not isinstance(secret, bytes):
+            return  # flushed between the two calls: the next refresh sets it again
+        self.signer = Signer([("s1", secret)])
+        self._signer_is_stored = True
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.config_refresh_s)
+            await self.refresh()

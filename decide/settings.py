@@ -1,0 +1,58 @@
+"""Service settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from decide.auth import ApiKeys, parse_api_keys
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None  # None: run the embedded server
+    data_dir: Path = Path(".decide")
+    api_keys: ApiKeys = field(default_factory=ApiKeys)
+    signing_keys: str | None = None  # "id:secret,…"; None: a key generated once, kept in Redis
+    dedup_window_s: int = 24 * 3600
+    future_skew_s: int = 300
+    decision_grace_s: int = 24 * 3600
+    body_limit: int = 1 * MiB
+    batch_body_limit: int = 16 * MiB
+    events_body_limit: int = 5 * MiB
+    max_events: int = 10_000
+    redis_timeout_s: float = 0.25
+    config_refresh_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        def number(name: str, default: float) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+        keys_file = env.get("DECIDE_API_KEYS_FILE")
+        keys_spec = Path(keys_file).read_text() if keys_file else env.get("DECIDE_API_KEYS", "")
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("DECIDE_DATA_DIR") or ".decide"),
+            api_keys=parse_api_keys(keys_spec),
+            signing_keys=env.get("DECIDE_SIGNING_KEYS") or None,
+            dedup_window_s=int(number("DECIDE_DEDUP_WINDOW_HOURS", 24) * 3600),
+            future_skew_s=int(number("DECIDE_FUTURE_SKEW_SECONDS", 300)),
+            decision_grace_s=int(number("DECIDE_DECISION_GRACE_HOURS", 24) * 3600),
+            body_limit=int(number("DECIDE_BODY_LIMIT", 1 * MiB)),
+            batch_body_limit=int(number("DECIDE_BATCH_BODY_LIMIT", 16 * MiB)),
+            events_body_limit=int(number("DECIDE_EVENTS_BODY_LIMIT", 5 * MiB)),
+            max_events=int(number("DECIDE_MAX_EVENTS", 10_000)),
+            redis_timeout_s=number("DECIDE_REDIS_TIMEOUT_MS", 250) / 1000,
+            config_refresh_s=number("DECIDE_CONFIG_REFRESH_MS", 500) / 1000,
+        )

@@ -1,0 +1,69 @@
+"""Configuration documents in Redis: one hash per kind, one version counter for all."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from decide.config.snapshot import Snapshot, build_snapshot, stored_version
+from decide.errors import ApiError
+from decide.store import keys
+from decide.store.scripts import Batch, Scripts
+
+Kind = Literal["placements", "experiments"]
+_HASHES: dict[str, str] = {"placements": keys.PLACEMENTS, "experiments": keys.EXPERIMENTS}
+
+
+class ConfigStore:
+    def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
+        self.client = client
+        self.scripts = scripts
+
+    async def version(self) -> int:
+        return int(await self.client.get(keys.CONFIG_VERSION) or 0)
+
+    async def load(self) -> Snapshot:
+        pipe = self.client.pipeline(transaction=True)  # one consistent view of all three keys
+        pipe.get(keys.CONFIG_VERSION)
+        pipe.hgetall(keys.PLACEMENTS)
+        pipe.hgetall(keys.EXPERIMENTS)
+        version, placements, experiments = await pipe.execute()
+        return build_snapshot(int(version or 0), placements, experiments)
+
+    async def get(self, kind: Kind, key: str) -> tuple[int, dict[str, Any]] | None:
+        raw = await self.client.hget(_HASHES[kind], key)
+        return stored_version(raw) if raw is not None else None
+
+    async def all(self, kind: Kind) -> dict[str, tuple[int, dict[str, Any]]]:
+        raw = await self.client.hgetall(_HASHES[kind])
+        return {k.decode(): stored_version(v) for k, v in sorted(raw.items())}
+
+    async def put(self, kind: Kind, key: str, document: dict[str, Any], expected: str = "") -> int:
+        """Store a validated document; `expected` is the object's version the writer saw
+        ("" = don't care, "0" = must be new). Returns the new config version."""
+        body = orjson.dumps(document | {"updated_at": round(time.time(), 3)})
+        batch = Batch(self.scripts)
+        batch.script("put_config", [_HASHES[kind], keys.CONFIG_VERSION], [key, body, expected])
+        (result,) = await batch.execute(self.client)
+        if isinstance(result, ResponseError) and str(result).startswith("VERSION_CONFLICT"):
+            have = str(result).split()[-1]
+            raise ApiError(
+                412 if expected else 409,
+                "version_conflict",
+                f"{kind[:-1]} {key!r} is at version {have}, not {expected}; read it again",
+            )
+        if isinstance(result, Exception):
+            raise result
+        return int(result)
+
+    async def delete(self, kind: Kind, key: str) -> int:
+        batch = Batch(self.scripts)
+        batch.script("delete_config", [_HASHES[kind], keys.CONFIG_VERSION], [key])
+        (result,) = await batch.execute(self.client)
+        if isinstance(result, Exception):
+            raise result
+        return int(result)

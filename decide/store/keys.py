@@ -1,0 +1,84 @@
+"""Every Redis key decide uses, built in one place.
+
+Keys that one Lua script touches together share a hash tag (`{...}`), so the same scripts
+run on Redis Cluster. The groups:
+
+- `{cfg}`        configuration: placements, experiments, the version counter, signing key.
+- `{c:<id>}`     one contact: event seen-markers and behaviour counters.
+- `{p:<key>}`    one placement: per-arm sufficient statistics and per-decision state.
+- `{e:<key>}`    one experiment: sticky assignments and exposures, per phase.
+
+Ids that come from callers (contact ids, event ids, segment values) are escaped so that no
+id can forge another key or break out of its hash tag.
+"""
+
+from __future__ import annotations
+
+_ESCAPES = str.maketrans({"%": "%25", "{": "%7B", "}": "%7D", ":": "%3A"})
+_UNSAFE = frozenset("%{}:")
+
+
+def escape(value: str) -> str:
+    if _UNSAFE.isdisjoint(value):
+        return value
+    return value.translate(_ESCAPES)
+
+
+# --- configuration -------------------------------------------------------------------------
+
+CONFIG_VERSION = "{cfg}:version"
+PLACEMENTS = "{cfg}:placements"  # hash: placement key -> JSON document
+EXPERIMENTS = "{cfg}:experiments"  # hash: experiment key -> JSON document
+SIGNING_KEY = "{cfg}:signing_key"  # generated once when DECIDE_SIGNING_KEYS is not set
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+def contact_tag(contact_id: str) -> str:
+    return "{c:" + escape(contact_id) + "}"
+
+
+def event_seen(contact_id: str, event_id: str) -> str:
+    """Seen-marker of one event; lives for the dedup window."""
+    return f"{contact_tag(contact_id)}:seen:{escape(event_id)}"
+
+
+def behaviour(contact_id: str) -> str:
+    """Hash of behaviour counters: `n:<type>` counts, `last:<type>` and `last_seen` times."""
+    return contact_tag(contact_id) + ":beh"
+
+
+# --- placements ----------------------------------------------------------------------------
+
+
+def placement_tag(placement: str) -> str:
+    return "{p:" + placement + "}"  # placement keys are validated to [A-Za-z0-9_.-]
+
+
+def arm_stats(placement: str, segment: str = "") -> str:
+    """Hash of per-arm sufficient statistics: `<arm>:n`, `<arm>:sum`, `<arm>:sum_sq`,
+    plus `<arm>:decided` (decisions served, exposed or not)."""
+    return f"{placement_tag(placement)}:arms:{escape(segment)}"
+
+
+def decision_state(placement: str, nonce: str) -> str:
+    """Hash `x` (exposed at), `r` (rewarded) of one decision; lives until its token expires."""
+    return f"{placement_tag(placement)}:d:{nonce}"
+
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+def experiment_tag(experiment: str) -> str:
+    return "{e:" + experiment + "}"  # experiment keys are validated to [A-Za-z0-9_.-]
+
+
+def experiment_assignments(experiment: str, phase: int) -> str:
+    """Hash contact id -> variation key: stickiness, and who was exposed, per phase."""
+    return f"{experiment_tag(experiment)}:p{phase}:assigned"
+
+
+def experiment_exposures(experiment: str, phase: int) -> str:
+    """Hash variation key -> contacts exposed (each contact once per phase)."""
+    return f"{experiment_tag(experiment)}:p{phase}:exposures"

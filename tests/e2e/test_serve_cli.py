@@ -1,0 +1,159 @@
+"""`decide serve` as a user runs it: the embedded server, demo data, restarts, apply/export."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from decide.config.files import demo_config_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    def __init__(self, data_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        environment |= {"DECIDE_DATA_DIR": str(data_dir), **(env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "decide", "serve", "--port", str(self.port), *args],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"decide serve exited:\n{self.process.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("decide serve did not become ready")
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            output, _ = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "decide-data"
+
+
+@pytest.fixture
+def served(data_dir: Path) -> Iterator[Served]:
+    server = Served(data_dir, "--demo")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_demo_serves_and_keeps_variations_across_a_restart(data_dir: Path) -> None:
+    first = Served(data_dir, "--demo")
+    first.wait_ready()
+    request = {
+        "contact_id": "c-1842",
+        "placement": "homepage_hero",
+        "attributes": {"first_name": "Maryam", "locale": "fa"},
+    }
+    before = httpx.post(first.url + "/v1/decide", json=request).json()
+    output = first.stop()
+    assert "curl" in output and "/v1/decide" in output  # the demo prints what to paste
+    assert not (data_dir / "redis.sock").exists() or not _answers(data_dir / "redis.sock")
+
+    second = Served(data_dir)  # no --demo: the configuration comes back from the AOF
+    second.wait_ready()
+    try:
+        after = httpx.post(second.url + "/v1/decide", json=request).json()
+    finally:
+        second.stop()
+    assert after["assignment"]["variation"] == before["assignment"]["variation"]
+    assert after["message"]["content"] == before["message"]["content"]
+
+
+def test_apply_and_export_through_the_api(served: Served, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        demo_config_path()
+        .read_text(encoding="utf-8")
+        .replace("Hero banner on the home page", "Edited hero"),
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "decide", "apply", "-f", str(config), "--url", served.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "placement homepage_hero: updated" in run.stdout
+    exported = subprocess.run(
+        [sys.executable, "-m", "decide", "config", "export", "--url", served.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        exported.returncode == 0
+        and "Edited hero" in exported.stdout
+        and "خوش آمدید" in exported.stdout
+    )
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "placements:\n  p1:\n    channels: [fax]\n    messages: []\n", encoding="utf-8"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "decide", "apply", "-f", str(broken), "--url", served.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1 and "channels[0]" in run.stderr
+
+
+def test_refuses_a_public_interface_without_keys(data_dir: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "decide", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DECIDE_DATA_DIR": str(data_dir)},
+    )
+    assert run.returncode == 2 and "DECIDE_API_KEYS" in run.stderr
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect(str(path))
+            return True
+        except OSError:
+            return False

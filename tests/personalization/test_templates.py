@@ -1,0 +1,525 @@
+"""Tests for compiling, validating and rendering per-channel, per-locale message content."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import liquid
+import pytest
+from liquid.exceptions import LiquidError
+
+from personalization.templates import (
+    CompiledContent,
+    ContentError,
+    RenderError,
+    channel_locale,
+    channels_of,
+    compile_content,
+    context_fields_used,
+    render_channel,
+)
+
+PATH = "messages[1].content"
+PERSIAN = "سلام {{ contact.first_name | default: 'دوست عزیز' }}"
+
+
+def compile_ok(content: Mapping[str, Any], context_fields: tuple[str, ...] = ()) -> CompiledContent:
+    return compile_content(content, path=PATH, context_fields=context_fields)
+
+
+def problems_of(
+    content: Mapping[str, Any], context_fields: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    with pytest.raises(ContentError) as caught:
+        compile_content(content, path=PATH, context_fields=context_fields)
+    return caught.value.problems
+
+
+def render(
+    content: Mapping[str, Any],
+    channel: str,
+    *,
+    locale: str | None = None,
+    contact: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+    context_fields: tuple[str, ...] = (),
+) -> dict[str, str]:
+    data = {"contact": contact or {}, "behaviour": {}, "context": context or {}}
+    return render_channel(compile_ok(content, context_fields), channel, locale=locale, data=data)
+
+
+def rendered_href(value: str, template: str = '<a href="{{ contact.site }}">go</a>') -> str:
+    return render({"web": {"html": template}}, "web", contact={"site": value})["html"]
+
+
+# --- compile: structure ------------------------------------------------------------
+
+
+def test_compiles_all_channels_and_reports_them() -> None:
+    content = {channel: {"text": "hi"} for channel in ("email", "sms", "push", "web_push")}
+    content |= {"in_app": {"title": "t"}, "web": {"html": "<p>x</p>"}}
+    compiled = compile_ok(content)
+    assert channels_of(compiled) == frozenset(content)
+    assert context_fields_used(compiled) == set()
+
+
+def test_every_problem_is_reported_once_with_exact_paths() -> None:
+    content = {
+        "fax": {"text": "hi"},
+        "email": {
+            "subject": {"en": "Hi", "fa": "{% if %}", "": "x", "he": 7},
+            "preheader": {},
+            "text": 42,
+            "html": '<a href="javascript:alert(1)">{{ shop.name }}</a>',
+        },
+        "sms": {"text": "{{ context.cart_url }}"},
+        "push": {},
+    }
+    paths = [path for path, _ in problems_of(content)]
+    assert paths == [
+        f"{PATH}.fax",
+        f"{PATH}.email.subject.fa",
+        f"{PATH}.email.subject.",
+        f"{PATH}.email.subject.he",
+        f"{PATH}.email.preheader",
+        f"{PATH}.email.text",
+        f"{PATH}.email.html",
+        f"{PATH}.email.html",
+        f"{PATH}.sms.text",
+        f"{PATH}.push",
+    ]
+
+
+def test_content_error_is_a_value_error_listing_problems() -> None:
+    with pytest.raises(ValueError, match=r"messages\[1\]\.content\.fax: unknown channel 'fax'"):
+        compile_ok({"fax": {"text": "hi"}})
+
+
+@pytest.mark.parametrize("content", [{}, [], "hello"])
+def test_content_must_be_a_non_empty_map(content: Any) -> None:
+    assert problems_of(content) == [(PATH, "expected a non-empty map of channel to fields")]
+
+
+@pytest.mark.parametrize("value", [42, None, ["a"], 1.5])
+def test_field_must_be_string_or_locale_map(value: object) -> None:
+    [(path, message)] = problems_of({"email": {"subject": value}})
+    assert path == f"{PATH}.email.subject"
+    assert message.startswith("expected a template string or a map of locale to template")
+
+
+def test_empty_locale_map_is_rejected() -> None:
+    [(path, message)] = problems_of({"push": {"title": {}}})
+    assert (path, message) == (
+        f"{PATH}.push.title",
+        "expected a template string or a map of locale to template, got an empty map",
+    )
+
+
+@pytest.mark.parametrize("key", ["english", "persian", "e", "fa IR", "*", "فارسی"])
+def test_bad_locale_key_is_rejected(key: str) -> None:
+    [(path, message)] = problems_of({"sms": {"text": {"en": "hi", key: "x"}}})
+    assert path == f"{PATH}.sms.text.{key}"
+    assert "is not a locale tag" in message
+
+
+def test_locale_keys_that_differ_only_in_case_are_duplicates() -> None:
+    [(path, message)] = problems_of({"sms": {"text": {"fa": "a", "FA": "b"}}})
+    assert (path, message) == (f"{PATH}.sms.text.FA", "'FA' repeats locale 'fa'")
+
+
+def test_non_string_translation_is_rejected() -> None:
+    [(path, message)] = problems_of({"sms": {"text": {"en": "hi", "ru": ["Привет"]}}})
+    assert (path, message) == (f"{PATH}.sms.text.ru", "expected a template, got list")
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["{% if %}x{% endif %}", "{{ contact.name ", "{% for x in %}{% endfor %}", "{% if a %}x"],
+)
+def test_unparseable_template_is_rejected_with_liquids_message(source: str) -> None:
+    with pytest.raises(LiquidError) as liquid_error:
+        liquid.parse(source)
+    [(path, message)] = problems_of({"email": {"subject": {"en": "ok", "fa": source}}})
+    assert path == f"{PATH}.email.subject.fa"
+    assert message.startswith("template does not parse: ")
+    assert str(liquid_error.value.message) in message
+
+
+@pytest.mark.parametrize("tag", ["{% include 'footer' %}", "{% render 'footer' %}"])
+def test_partials_are_rejected_at_compile_time(tag: str) -> None:
+    [(_, message)] = problems_of({"email": {"text": tag}})
+    assert "template does not parse" in message
+
+
+def test_unknown_filter_is_rejected_at_compile_time() -> None:
+    [(_, message)] = problems_of({"sms": {"text": "{{ contact.name | shout }}"}})
+    assert message == "unknown filter 'shout'"
+
+
+# --- compile: variable roots and context fields ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ shop.name }}",
+        "{% if user.vip %}VIP{% endif %}",
+        "{% for p in products %}{{ p }}{% endfor %}",
+        "{{ contact.name | default: profile.nickname }}",
+        "{{ behavior.last_seen }}",
+    ],
+)
+def test_only_contact_behaviour_and_context_roots_are_allowed(source: str) -> None:
+    [(_, message)] = problems_of({"sms": {"text": source}})
+    assert message.startswith("unknown variable ")
+    assert message.endswith("use contact.*, behaviour.* or context.*")
+
+
+def test_locals_and_loop_variables_are_not_roots() -> None:
+    source = (
+        "{% assign greeting = 'Hi' %}{% capture who %}{{ contact.name }}{% endcapture %}"
+        "{% for item in behaviour.viewed %}{{ item.title }}{{ forloop.index }}{% endfor %}"
+        "{{ greeting }} {{ who }}"
+    )
+    compile_ok({"sms": {"text": source}})
+
+
+def test_undeclared_context_field_is_rejected() -> None:
+    [(path, message)] = problems_of(
+        {"email": {"html": '<a href="{{ context.cart_url }}">cart</a>'}}, ("page",)
+    )
+    assert path == f"{PATH}.email.html"
+    assert message == "context field 'cart_url' is not declared in the placement's context_fields"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if context.cart_url %}x{% endif %}",
+        "{% for i in behaviour.items limit: context.cart_url %}{{ i }}{% endfor %}",
+        "{{ contact.name | default: context.cart_url }}",
+        "{{ contact[context.cart_url] }}",
+        "{% case contact.tier %}{% when context.cart_url %}x{% endcase %}",
+    ],
+)
+def test_context_fields_are_found_in_tags_and_filter_arguments(source: str) -> None:
+    [(_, message)] = problems_of({"sms": {"text": source}})
+    assert "'cart_url' is not declared" in message
+    compiled = compile_ok({"sms": {"text": source}}, ("cart_url",))
+    assert context_fields_used(compiled) == {"cart_url"}
+
+
+@pytest.mark.parametrize(
+    "source", ["{{ context }}", "{{ context[0] }}", "{{ context[contact.k] }}"]
+)
+def test_context_must_be_read_by_field_name(source: str) -> None:
+    [(_, message)] = problems_of({"sms": {"text": source}}, ("k",))
+    assert "must name a context field" in message
+
+
+def test_context_fields_used_collects_across_channels() -> None:
+    content = {
+        "sms": {"text": "{{ context.city }}"},
+        "push": {"title": {"fa": "{{ context.day }}"}},
+    }
+    compiled = compile_ok(content, ("city", "day", "unused"))
+    assert context_fields_used(compiled) == {"city", "day"}
+
+
+# --- HTML escaping ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["html", "body_html", "footer_html"])
+def test_html_fields_are_autoescaped(field: str) -> None:
+    out = render(
+        {"email": {field: "<p>Hi {{ contact.first_name }}</p>"}},
+        "email",
+        contact={"first_name": "<script>alert(1)</script>"},
+    )
+    assert out[field] == "<p>Hi &lt;script&gt;alert(1)&lt;/script&gt;</p>"
+
+
+@pytest.mark.parametrize("field", ["subject", "text", "title", "body", "preheader"])
+def test_non_html_fields_are_never_escaped(field: str) -> None:
+    out = render(
+        {"email": {field: "{{ contact.first_name }} <3"}},
+        "email",
+        contact={"first_name": "Tom & Jerry's <b>"},
+    )
+    assert out[field] == "Tom & Jerry's <b> <3"
+
+
+def test_safe_filter_cannot_bypass_html_escaping() -> None:
+    [(_, message)] = problems_of({"email": {"html": "{{ contact.bio | safe }}"}})
+    assert message == "unknown filter 'safe'"
+
+
+# --- URL safety in HTML -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<a href="javascript:alert(1)">x</a>',
+        "<a HREF='JavaScript:alert(1)'>x</a>",
+        "<iframe src=javascript:alert(1)></iframe>",
+        '<a href=" java\tscript:alert(1)">x</a>',
+        '<a href="&#106;avascript:alert(1)">x</a>',
+        '<a href="javascript&colon;alert(1)">x</a>',
+        '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+        '<a href="vbscript:msgbox(1)">x</a>',
+        '<form action="javascript:alert(1)"></form>',
+        '<a href="java{{ "" }}script:alert(1)">{{ contact.name }}</a>',
+    ],
+)
+def test_literal_unsafe_url_is_a_compile_error(source: str) -> None:
+    [(path, message)] = problems_of({"email": {"html": source}})
+    assert path == f"{PATH}.email.html"
+    assert message.startswith("unsafe URL ")
+    assert message.endswith("only http(s), mailto:, tel: and relative URLs are allowed")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "\tjava\nscript:alert(1)",
+        "\x01javascript:alert(1)",
+        "javascript\t:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+    ],
+)
+def test_url_that_becomes_unsafe_at_render_time_is_replaced(value: str) -> None:
+    assert rendered_href(value) == '<a href="#">go</a>'
+    assert rendered_href(value, "<a href='{{ contact.site }}'>go</a>") == "<a href='#'>go</a>"
+    assert rendered_href(value, '<img src="{{ contact.site }}">') == '<img src="#">'
+
+
+def test_unsafe_url_assembled_from_outputs_is_replaced() -> None:
+    # Compile time sees only ":alert(1)", a relative URL; the rendered scheme is caught.
+    template = "<a href=\"{{ 'javascript' }}:alert(1)\">{{ contact.name }}</a>"
+    assert render({"web": {"html": template}}, "web") == {"html": '<a href="#"></a>'}
+
+
+def test_literal_unsafe_url_inside_a_branch_is_a_compile_error() -> None:
+    template = '<a href="{% if contact.vip %}javascript{% endif %}:alert(1)">go</a>'
+    [(_, message)] = problems_of({"web": {"html": template}})
+    assert message.startswith("unsafe URL 'javascript:alert(1)' in 'href'")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<img src={{ contact.site }}>",
+        '<img src="x" {{ contact.attributes }}>',
+        "<a title=x{{ contact.name }}>go</a>",
+        "<{{ contact.tag }} src=x>",
+        '<a href="/x"\n   data-id={{ contact.id }}>go</a>',
+    ],
+)
+def test_output_in_a_tag_outside_quoted_values_is_rejected(source: str) -> None:
+    # Escaping leaves spaces and "=" alone, so data here could add onerror= and the like.
+    [(_, message)] = problems_of({"web": {"html": source}})
+    assert message == "{{ }} inside an HTML tag must be within a quoted attribute value"
+
+
+def test_output_in_quoted_values_text_and_tag_conditionals_is_allowed() -> None:
+    source = (
+        "<td {% if contact.vip %}class=\"vip\"{% endif %} title='{{ contact.name }}'>"
+        "{{ contact.name }} > 3 = {{ contact.n }}</td>"
+    )
+    out = render({"email": {"html": source}}, "email", contact={"vip": True, "name": 'A"B', "n": 4})
+    assert out == {"html": "<td class=\"vip\" title='A&#34;B'>A&#34;B > 3 = 4</td>"}
+
+
+def test_entity_obfuscated_scheme_is_replaced() -> None:
+    template = "<a href=\"{{ contact.site }}{{ '&#58;' }}alert(1)\">go</a>"
+    assert rendered_href("javascript", template) == '<a href="#">go</a>'
+    template = "<a href=\"{{ '&#x6A;' }}{{ contact.site }}\">go</a>"
+    assert rendered_href("avascript:alert(1)", template) == '<a href="#">go</a>'
+
+
+def test_escaped_entities_from_data_stay_inert() -> None:
+    # Data cannot smuggle character references: its "&" is escaped, so no scheme forms.
+    out = rendered_href("&#106;avascript:alert(1)")
+    assert out == '<a href="&amp;#106;avascript:alert(1)">go</a>'
+    assert not html.unescape(out).startswith('<a href="javascript')
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://shop.example/cart?a=1&b=2", "https://shop.example/cart?a=1&amp;b=2"),
+        ("HTTP://shop.example/", "HTTP://shop.example/"),
+        ("/cart", "/cart"),
+        ("cart.html", "cart.html"),
+        ("#top", "#top"),
+        ("?q=1:2", "?q=1:2"),
+        ("//cdn.example/x.png", "//cdn.example/x.png"),
+        ("mailto:support@shop.example", "mailto:support@shop.example"),
+        ("tel:+982112345678", "tel:+982112345678"),
+        ("", ""),
+    ],
+)
+def test_safe_urls_are_kept(value: str, expected: str) -> None:
+    assert rendered_href(value) == f'<a href="{expected}">go</a>'
+
+
+def test_url_like_text_in_a_query_string_is_left_alone() -> None:
+    template = '<a href="https://x.example/?src=utm:mail&href=a:b">{{ contact.name }}</a>'
+    expected = template.replace("{{ contact.name }}", "")
+    assert render({"web": {"html": template}}, "web") == {"html": expected}
+
+
+def test_static_html_with_safe_urls_renders_verbatim() -> None:
+    source = '<a href="https://shop.example/">Shop</a> <img src="/logo.png">'
+    assert render({"email": {"html": source}}, "email")["html"] == source
+
+
+# --- undefined values, defaults and render errors -----------------------------------
+
+
+def test_undefined_variables_render_empty() -> None:
+    source = "[{{ contact.first_name }}|{{ behaviour.last.title }}|{{ context.page }}]"
+    source += "{% for p in behaviour.viewed %}{{ p }}{% endfor %}"
+    out = render({"sms": {"text": source}}, "sms", context_fields=("page",))
+    assert out == {"text": "[||]"}
+
+
+def test_default_filter_in_english_and_persian() -> None:
+    content = {
+        "push": {"title": {"en": "Hi {{ contact.first_name | default: 'there' }}", "fa": PERSIAN}}
+    }
+    assert render(content, "push", locale="en") == {"title": "Hi there"}
+    assert render(content, "push", locale="fa-IR") == {"title": "سلام دوست عزیز"}
+    assert render(content, "push", locale="fa", contact={"first_name": "مریم"}) == {
+        "title": "سلام مریم"
+    }
+
+
+def test_render_error_names_the_field_path() -> None:
+    content = {"email": {"subject": {"en": "ok", "fa": "{{ contact.total | divided_by: 0 }}"}}}
+    compiled = compile_ok(content)
+    data = {"contact": {"total": 10}}
+    with pytest.raises(RenderError) as caught:
+        render_channel(compiled, "email", locale="fa", data=data)
+    assert caught.value.path == f"{PATH}.email.subject.fa"
+    assert str(caught.value).startswith(f"{PATH}.email.subject.fa: divided_by")
+    assert isinstance(caught.value.__cause__, LiquidError)
+
+
+def test_runaway_loop_is_a_render_error() -> None:
+    compiled = compile_ok({"sms": {"text": "{% for i in (1..contact.n) %}.{% endfor %}"}})
+    with pytest.raises(RenderError, match="loop iteration limit"):
+        render_channel(compiled, "sms", locale=None, data={"contact": {"n": 10**9}})
+
+
+def test_absent_channel_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        render_channel(compile_ok({"sms": {"text": "hi"}}), "email", locale=None, data={})
+
+
+# --- locale choice and RTL text -----------------------------------------------------
+
+GREETING = {
+    "email": {
+        "subject": {"en": "Hello", "fa": "سلام", "he": "שלום", "ru": "Привет"},
+        "text": {"en": "Bye", "fa": "خداحافظ", "he": "להתראות", "ru": "Пока"},
+        "footer": "© Shop",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "text"),
+    [
+        ("fa-IR", "سلام", "خداحافظ"),
+        ("HE_il", "שלום", "להתראות"),
+        ("ru", "Привет", "Пока"),
+        ("de-DE", "Hello", "Bye"),
+        (None, "Hello", "Bye"),
+        ("not a locale", "Hello", "Bye"),
+    ],
+)
+def test_locale_is_picked_from_contact_locale(locale: str | None, subject: str, text: str) -> None:
+    assert render(GREETING, "email", locale=locale) == {
+        "subject": subject,
+        "text": text,
+        "footer": "© Shop",
+    }
+
+
+def test_channel_keeps_one_language_when_fields_differ() -> None:
+    content = {
+        "push": {"title": {"en": "Hi", "fa": "سلام", "he": "שלום"}, "body": {"en": "B", "he": "ב"}}
+    }
+    # "fa" is not offered by every field, so the default keeps the push in one language.
+    assert render(content, "push", locale="fa") == {"title": "Hi", "body": "B"}
+    assert render(content, "push", locale="he") == {"title": "שלום", "body": "ב"}
+
+
+def test_fields_without_a_shared_locale_fall_back_per_field() -> None:
+    content = {"push": {"title": {"fa": "سلام"}, "body": {"ru": "Привет"}}}
+    assert render(content, "push", locale="ru") == {"title": "سلام", "body": "Привет"}
+    assert channel_locale(compile_ok(content), "push", locale="ru") is None
+
+
+def test_missing_default_falls_back_to_first_locale_alphabetically() -> None:
+    content = {"sms": {"text": {"ru": "Привет", "he": "שלום"}}}
+    assert render(content, "sms", locale="de") == {"text": "שלום"}
+
+
+def test_default_locale_is_configurable() -> None:
+    compiled = compile_content(
+        {"sms": {"text": {"en": "Hi", "fa": "سلام"}}},
+        path=PATH,
+        context_fields=(),
+        default_locale="fa",
+    )
+    assert render_channel(compiled, "sms", locale="de", data={}) == {"text": "سلام"}
+    assert channel_locale(compiled, "sms", locale="de") == "fa"
+    assert channel_locale(compiled, "sms", locale="en-US") == "en"
+
+
+def test_invalid_default_locale_is_rejected() -> None:
+    with pytest.raises(ValueError, match="default_locale"):
+        compile_content({"sms": {"text": "x"}}, path=PATH, context_fields=(), default_locale="?")
+
+
+@pytest.mark.parametrize("field", ["text", "html"])
+def test_rtl_and_cyrillic_text_round_trips_exactly(field: str) -> None:
+    persian = "\u200fسلام {{ contact.first_name }}، می\u200cخواهید؟\u200f"  # noqa: RUF001 - real Persian/Hebrew text
+    hebrew = "\u200fשלום {{ contact.first_name }}!\u200e"  # noqa: RUF001 - real Persian/Hebrew text
+    russian = "Привет, {{ contact.first_name }}! Ёжик «в тумане»."
+    content = {"in_app": {field: {"fa": persian, "he": hebrew, "ru": russian}}}
+    names = {"fa": "مریم\u200cسادات", "he": "נועה", "ru": "Юлия"}  # noqa: RUF001 - real Persian/Hebrew text
+    for locale, source in content["in_app"][field].items():
+        out = render(content, "in_app", locale=locale, contact={"first_name": names[locale]})
+        assert out[field] == source.replace("{{ contact.first_name }}", names[locale])
+
+
+# --- compiled content --------------------------------------------------------------
+
+
+def test_compiled_content_is_immutable() -> None:
+    compiled = compile_ok({"sms": {"text": "hi"}})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        compiled.default_locale = "fa"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        compiled.channels["email"] = compiled.channels["sms"]  # type: ignore[index]
+
+
+def test_rendering_never_reparses(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = compile_ok({"sms": {"text": {"en": "Hi {{ contact.first_name }}", "fa": PERSIAN}}})
+
+    def fail(*_: object, **__: object) -> None:
+        raise AssertionError("template parsed at render time")
+
+    monkeypatch.setattr(liquid.Environment, "from_string", fail)
+    assert render_channel(compiled, "sms", locale="fa", data={}) == {"text": "سلام دوست عزیز"}
