@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
@@ -62,6 +62,9 @@ class Decision:
     segment: str = ""
 
 
+_ORDER = tuple((f.name, _FIELDS[f.name]) for f in fields(Decision))
+
+
 class TokenError(ValueError):
     """`reason` is the machine-readable cause an event is rejected with."""
 
@@ -78,7 +81,12 @@ class Signer:
         self.keys = dict(keys)
 
     def sign(self, decision: Decision) -> str:
-        payload = {_FIELDS[k]: v for k, v in asdict(decision).items() if v is not None and v != ""}
+        # fields() + getattr, not asdict(): asdict deep-copies and costs 4x on the hot path
+        payload = {
+            short: value
+            for name, short in _ORDER
+            if (value := getattr(decision, name)) is not None and value != ""
+        }
         body = _b64(orjson.dumps(payload))
         kid, secret = self.current
         head = f"v1.{kid}.{body}"

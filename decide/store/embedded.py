@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import tempfile
 import time
@@ -78,6 +79,7 @@ class EmbeddedServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C meant for decide must not kill Redis mid-write
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -90,15 +92,12 @@ class EmbeddedServer:
         raise RuntimeError(f"{self.binary} did not answer within {timeout}s:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SHUTDOWN lets the server flush its AOF; kill only if it will not go."""
+        """SIGTERM: the server fsyncs its AOF and exits. A signal to our own pid, never a
+        SHUTDOWN over the socket path, which by now may belong to another server."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        try:
-            client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=timeout)
-            client.shutdown(nosave=True)
-        except (redis.ConnectionError, redis.ResponseError, redis.TimeoutError):
-            pass
+        process.terminate()
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -147,3 +146,13 @@ class EmbeddedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if decide itself dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere, decide's own shutdown stops it
