@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,14 +24,20 @@ log = logging.getLogger("decide")
 ROUTES = [
     Route("/v1/decide", decide.decide, methods=["POST"]),
     Route("/v1/events", events.post_events, methods=["POST"]),
-    Route("/v1/placements", config.list_placements, methods=["GET"]),
+    Route("/v1/placements", partial(config.list_config, kind="placements"), methods=["GET"]),
     Route("/v1/placements/{key}", config.put_placement, methods=["PUT"]),
-    Route("/v1/placements/{key}", config.get_placement, methods=["GET"]),
-    Route("/v1/placements/{key}", config.delete_placement, methods=["DELETE"]),
-    Route("/v1/experiments", config.list_experiments, methods=["GET"]),
+    Route("/v1/placements/{key}", partial(config.get_config, kind="placements"), methods=["GET"]),
+    Route(
+        "/v1/placements/{key}", partial(config.delete_config, kind="placements"), methods=["DELETE"]
+    ),
+    Route("/v1/experiments", partial(config.list_config, kind="experiments"), methods=["GET"]),
     Route("/v1/experiments/{key}", config.put_experiment, methods=["PUT"]),
-    Route("/v1/experiments/{key}", config.get_experiment, methods=["GET"]),
-    Route("/v1/experiments/{key}", config.delete_experiment, methods=["DELETE"]),
+    Route("/v1/experiments/{key}", partial(config.get_config, kind="experiments"), methods=["GET"]),
+    Route(
+        "/v1/experiments/{key}",
+        partial(config.delete_config, kind="experiments"),
+        methods=["DELETE"],
+    ),
     Route("/v1/experiments/{key}/stop", config.stop_experiment, methods=["POST"]),
     Route("/v1/experiments/{key}/rollout", config.rollout_experiment, methods=["POST"]),
     Route("/healthz", ops.healthz, methods=["GET"]),

@@ -38,6 +38,18 @@ class Checks:
             if name not in known:
                 self.fail(join(path, name), "unknown field")
 
+    def _field(
+        self, doc: dict[str, Any], name: str, path: str, default: Any
+    ) -> tuple[bool, Any, str]:
+        """(present, value, path of the field); a missing required field is recorded here.
+        A default of None makes the field optional."""
+        value = doc.get(name, default)
+        where = join(path, name)
+        if value is _MISSING:
+            self.fail(where, "is required")
+            return False, None, where
+        return not (value is None and default is None), value, where
+
     def string(
         self,
         doc: dict[str, Any],
@@ -50,12 +62,8 @@ class Checks:
         max_len: int = 256,
         choices: tuple[str, ...] | None = None,
     ) -> str | None:
-        value = doc.get(name, default)
-        where = join(path, name)
-        if value is _MISSING:
-            self.fail(where, "is required")
-            return None
-        if value is None and default is None:
+        present, value, where = self._field(doc, name, path, default)
+        if not present:
             return None
         if not isinstance(value, str) or not value:
             self.fail(where, f"must be a non-empty string, got {type_name(value)}")
@@ -85,12 +93,8 @@ class Checks:
         high: float | None = None,
         integer: bool = False,
     ) -> float | None:
-        value = doc.get(name, default)
-        where = join(path, name)
-        if value is _MISSING:
-            self.fail(where, "is required")
-            return None
-        if value is None and default is None:
+        present, value, where = self._field(doc, name, path, default)
+        if not present:
             return None
         if (
             isinstance(value, bool)

@@ -143,15 +143,7 @@ def _stored_response(created: bool, version: int, shown: dict[str, Any]) -> Resp
     return json_response(shown, 201 if created else 200, {"ETag": f'"{version}"'})
 
 
-async def get_placement(request: Request) -> Response:
-    return await _get(request, "placements")
-
-
-async def get_experiment(request: Request) -> Response:
-    return await _get(request, "experiments")
-
-
-async def _get(request: Request, kind: Kind) -> Response:
+async def get_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "read")
     key = _key(request)
     stored = await _guard(rt.config.get(kind, key))
@@ -161,29 +153,13 @@ async def _get(request: Request, kind: Kind) -> Response:
     return json_response(_shown(key, version, document), headers={"ETag": f'"{version}"'})
 
 
-async def list_placements(request: Request) -> Response:
-    return await _list(request, "placements")
-
-
-async def list_experiments(request: Request) -> Response:
-    return await _list(request, "experiments")
-
-
-async def _list(request: Request, kind: Kind) -> Response:
+async def list_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "read")
     stored = await _guard(rt.config.all(kind))
     return json_response({kind: [_shown(k, v, d) for k, (v, d) in stored.items()]})
 
 
-async def delete_placement(request: Request) -> Response:
-    return await _delete(request, "placements")
-
-
-async def delete_experiment(request: Request) -> Response:
-    return await _delete(request, "experiments")
-
-
-async def _delete(request: Request, kind: Kind) -> Response:
+async def delete_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "admin")
     key = _key(request)
     version = await _guard(rt.config.delete(kind, key))
