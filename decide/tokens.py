@@ -36,6 +36,7 @@ _FIELDS = {
     "reward_window_s": "rw",
     "reward_value": "rv",
     "exposed_on_decide": "od",
+    "daily": "dy",
 }
 _NAMES = {short: name for name, short in _FIELDS.items()}
 
@@ -60,6 +61,7 @@ class Decision:
     variation: str | None = None
     phase: int | None = None
     segment: str = ""
+    daily: bool = False  # also count in daily buckets (placements that forget old data)
 
 
 _ORDER = tuple((f.name, _FIELDS[f.name]) for f in fields(Decision))

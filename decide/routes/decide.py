@@ -18,6 +18,7 @@ from decide.errors import invalid, not_found, unavailable
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
 from decide.tokens import Decision
 
@@ -170,18 +171,8 @@ async def _record(
     arms = keys.arm_stats(placement.key, token.segment)
     batch.command("HINCRBY", arms, f"{token.message}:decided", 1)
     if token.exposed_on_decide:
-        batch.script(
-            "apply_decision_event",
-            [arms, keys.decision_state(placement.key, token.nonce)],
-            [
-                token.message,
-                "exposure",
-                token.issued_at,
-                0,
-                token.reward_window_s,
-                token.expires_at - token.issued_at,
-            ],
-        )
+        count_outcome(batch, token, "exposure", token.issued_at, 0.0, token.issued_at,
+                      rt.settings.decision_log_max)  # fmt: skip
     try:
         results = await batch.execute(rt.client)
     except (RedisError, OSError) as error:

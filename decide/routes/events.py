@@ -15,6 +15,7 @@ from decide.events import Event, EventRules, Rejection, parse_event
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
 
 
@@ -47,7 +48,11 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
     batch = Batch(rt.scripts)
     contact_results: list[int] = []
     for event in events:
-        _apply_to_arm(batch, event, rules.now)
+        effect = event.arm_effect()
+        if effect is not None and event.decision is not None:
+            kind, value = effect
+            count_outcome(batch, event.decision, kind, event.at, value, rules.now,
+                          rt.settings.decision_log_max)  # fmt: skip
         contact_results.append(
             batch.script(
                 "apply_contact_event",
@@ -71,26 +76,3 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         "duplicate": len(events) - applied,
         "rejected": [r.as_dict() for r in rejected],
     }
-
-
-def _apply_to_arm(batch: Batch, event: Event, now: float) -> None:
-    effect = event.arm_effect()
-    if effect is None or event.decision is None:
-        return
-    kind, value = effect
-    decision = event.decision
-    batch.script(
-        "apply_decision_event",
-        [
-            keys.arm_stats(decision.placement, decision.segment),
-            keys.decision_state(decision.placement, decision.nonce),
-        ],
-        [
-            decision.message,
-            kind,
-            event.at,
-            value,
-            decision.reward_window_s,
-            max(1, int(decision.expires_at - now)),
-        ],
-    )

@@ -62,6 +62,28 @@ def arm_stats(placement: str, segment: str = "") -> str:
     return f"{placement_tag(placement)}:arms:{escape(segment)}"
 
 
+def arm_stats_daily(placement: str, segment: str, day: int) -> str:
+    """The same statistics for decisions issued on one UTC day (epoch day number): read back
+    with a discount per day, or over a sliding window, by placements that forget."""
+    return f"{placement_tag(placement)}:arms:{escape(segment)}:day{day}"
+
+
+def decision_log(placement: str) -> str:
+    """Stream of decisions (capped): nonce, contact, arm, propensity, segment, config version."""
+    return placement_tag(placement) + ":log:decisions"
+
+
+def outcome_log(placement: str) -> str:
+    """Stream of exposures and rewards by decision nonce, joined to the decision log for
+    off-policy evaluation."""
+    return placement_tag(placement) + ":log:outcomes"
+
+
+def bandit_sticky(contact_id: str) -> str:
+    """Hash placement -> "arm|propensity|expires": content that should not change per view."""
+    return contact_tag(contact_id) + ":sticky"
+
+
 def decision_state(placement: str, nonce: str) -> str:
     """Hash `x` (exposed at), `r` (rewarded) of one decision; lives until its token expires."""
     return f"{placement_tag(placement)}:d:{nonce}"

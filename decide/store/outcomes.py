@@ -1,0 +1,31 @@
+"""Exposures and rewards of one decision, counted into its arm's statistics."""
+
+from __future__ import annotations
+
+from decide.store import keys
+from decide.store.scripts import Batch
+from decide.tokens import Decision
+
+DAY_S = 86_400
+DAILY_TTL_S = 120 * DAY_S  # forgetting reads at most this far back
+
+
+def count_outcome(
+    batch: Batch, decision: Decision, kind: str, at: float, value: float, now: float, log_cap: int
+) -> int:
+    """Queue the idempotent apply_decision_event script; returns its index in the batch."""
+    counters = [keys.arm_stats(decision.placement, decision.segment)]
+    if decision.segment:
+        counters.append(keys.arm_stats(decision.placement, ""))  # the population, for priors
+    kept = len(counters)
+    if decision.daily:
+        day = decision.issued_at // DAY_S  # both trial and reward land on the decision's day
+        counters += [keys.arm_stats_daily(decision.placement, s, day) for s in
+                     dict.fromkeys((decision.segment, ""))]  # fmt: skip
+    return batch.script(
+        "apply_decision_event",
+        [keys.decision_state(decision.placement, decision.nonce),
+         keys.outcome_log(decision.placement), *counters],
+        [decision.message, kind, at, value, decision.reward_window_s,
+         max(1, int(decision.expires_at - now)), kept, DAILY_TTL_S, log_cap, decision.nonce],
+    )  # fmt: skip
