@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -13,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from decide import auto_winner
 from decide.errors import ApiError
 from decide.responses import api_error_handler, json_response
-from decide.routes import config, decide, events, ops
+from decide.routes import config, decide, events, ops, results, stats
 from decide.runtime import Runtime
 from decide.settings import Settings
 
@@ -30,6 +32,7 @@ ROUTES = [
     Route(
         "/v1/placements/{key}", partial(config.delete_config, kind="placements"), methods=["DELETE"]
     ),
+    Route("/v1/placements/{key}/stats", stats.placement_stats, methods=["GET"]),
     Route("/v1/experiments", partial(config.list_config, kind="experiments"), methods=["GET"]),
     Route("/v1/experiments/{key}", config.put_experiment, methods=["PUT"]),
     Route("/v1/experiments/{key}", partial(config.get_config, kind="experiments"), methods=["GET"]),
@@ -39,7 +42,14 @@ ROUTES = [
         methods=["DELETE"],
     ),
     Route("/v1/experiments/{key}/stop", config.stop_experiment, methods=["POST"]),
+    Route("/v1/experiments/{key}/results", results.results, methods=["GET"]),
+    Route("/v1/experiments/{key}/check", results.check_now, methods=["POST"]),
+    Route("/v1/experiments/{key}/log", results.action_log, methods=["GET"]),
     Route("/v1/experiments/{key}/rollout", config.rollout_experiment, methods=["POST"]),
+    Route("/v1/holdouts", partial(config.list_config, kind="holdouts"), methods=["GET"]),
+    Route("/v1/holdouts/{key}", config.put_holdout, methods=["PUT"]),
+    Route("/v1/holdouts/{key}", partial(config.get_config, kind="holdouts"), methods=["GET"]),
+    Route("/v1/holdouts/{key}", partial(config.delete_config, kind="holdouts"), methods=["DELETE"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/openapi.json", ops.openapi, methods=["GET"]),
@@ -79,9 +89,13 @@ def create_app(
         runtime = Runtime(settings, url, clock) if clock else Runtime(settings, url)
         app.state.runtime = runtime
         await runtime.start()
+        checks = asyncio.create_task(auto_winner.run_forever(runtime, settings.winner_tick_s))
         try:
             yield
         finally:
+            checks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checks
             await runtime.stop()
 
     return Starlette(

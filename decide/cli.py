@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from decide.config.files import demo_config_path, read_config_file
+from decide.config.files import KINDS, demo_config_path, read_config_file
 from decide.settings import Settings
 
 
@@ -100,7 +100,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 async def _load_demo(settings: Settings) -> None:
-    from decide.routes.config import store_experiment, store_placement
+    from decide.routes.config import store_document
     from decide.runtime import Runtime
 
     assert settings.redis_url is not None
@@ -108,8 +108,7 @@ async def _load_demo(settings: Settings) -> None:
     try:
         await runtime.refresh()
         for kind, key, doc in read_config_file(demo_config_path()):
-            store = store_placement if kind == "placements" else store_experiment
-            await store(runtime, key, doc)
+            await store_document(runtime, kind, key, doc)
         print(f"decide: demo configuration loaded from {demo_config_path()}", file=sys.stderr)
     finally:
         await runtime.client.aclose()
@@ -165,7 +164,7 @@ def export_command(args: argparse.Namespace) -> int:
     import yaml
 
     out: dict[str, Any] = {}
-    for kind in ("placements", "experiments"):
+    for kind in KINDS:
         status, body = _call(args, "GET", f"/v1/{kind}")
         if status != 200:
             print(f"decide config export: {status} {body}", file=sys.stderr)

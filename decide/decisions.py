@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
+from bandits.policy import choose as draw
 from decide.config.checks import Checks, join, type_name
 from decide.config.experiments import Experiment
 from decide.config.placements import CHANNELS, Message, Placement
@@ -45,6 +48,8 @@ class Choice:
     phase: int | None = None
     in_experiment: bool = False  # randomised: an exposure to record for analysis
     reasons: list[str] = field(default_factory=list)
+    holdout: str | None = None
+    sticky: bool = False  # a bandit repeat of an earlier draw: not a new draw, not logged as one
 
 
 def parse_decide_request(body: Any, now: datetime) -> DecideRequest:
@@ -127,6 +132,11 @@ def template_data(request: DecideRequest, behaviour: Mapping[str, Any]) -> dict[
     return {"contact": contact, "behaviour": dict(behaviour), "context": dict(request.context)}
 
 
+def behaviour_counts(data: Mapping[str, Any]) -> dict[str, int]:
+    counts = data.get("behaviour", {}).get("counts", {})
+    return dict(counts) if isinstance(counts, dict) else {}
+
+
 def behaviour_of(stored: Mapping[bytes, bytes]) -> dict[str, Any]:
     """The behaviour counters events keep (see apply_contact_event.lua), as template data:
     `behaviour.counts.click`, `behaviour.last_at.click`, `behaviour.last_seen` (epoch seconds)."""
@@ -166,6 +176,48 @@ def choose(
         message = placement.messages[placement.rule_message or placement.default_message]
         return Choice(message, None, "rule", 1.0, reasons=[f"rule: message {message.key}"])
     return _from_experiment(placement, experiment, contact_id, data, sticky_variation)
+
+
+def drawable_arms(placement: Placement, requested: tuple[str, ...] | None) -> tuple[str, ...]:
+    """Messages that can be sent here at all: filtered before a bandit draws, so the logged
+    propensity is over what was really drawable."""
+    return tuple(
+        key for key, message in placement.messages.items()
+        if channels_for(placement, message, requested)
+    )  # fmt: skip
+
+
+def choose_bandit(
+    placement: Placement,
+    data: Mapping[str, Any],
+    weights: Mapping[str, float],
+    rng: np.random.Generator,
+    sticky: tuple[str, float] | None = None,
+    segment: str = "",
+) -> Choice:
+    if placement.eligibility is not None and not evaluate(placement.eligibility, data):
+        return Choice(None, "not_eligible", "bandit", 0.0, reasons=["eligibility: not met"])
+    if not weights:
+        return Choice(None, "no_channel", "bandit", 0.0, reasons=["bandit: no drawable message"])
+    assert placement.bandit is not None
+    algorithm = placement.bandit.config.algorithm
+    where = f" in segment {segment!r}" if segment else ""
+    if sticky is not None:
+        arm, propensity = sticky
+        reason = f"bandit {algorithm}{where}: sticky {arm} (drawn at p={propensity:.3g})"
+        return Choice(placement.messages[arm], None, "bandit", propensity, reasons=[reason],
+                      sticky=True)  # fmt: skip
+    arm, propensity = draw(weights, rng)
+    reason = f"bandit {algorithm}{where}: drew {arm} at p={propensity:.3g} of {len(weights)} arms"
+    return Choice(placement.messages[arm], None, "bandit", propensity, reasons=[reason])
+
+
+def held_out(placement: Placement, holdout: str) -> Choice:
+    """A contact in a holdout gets the placement's default, and is no experiment's or
+    bandit's subject."""
+    message = placement.messages[placement.default_message]
+    return Choice(message, None, "holdout", 1.0, holdout=holdout,
+                  reasons=[f"holdout {holdout}: the default message"])  # fmt: skip
 
 
 def default_choice(placement: Placement, why: str) -> Choice:

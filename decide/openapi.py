@@ -268,6 +268,16 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("One placement", "read", stored("Placement"), errors=(401, 403, 404, 503)),
             "delete": _op("Delete a placement", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
+        "/v1/placements/{key}/stats": {
+            "parameters": _KEY,
+            "get": _op(
+                "Per segment and arm: decided, trials, rewards, mean, interval, weight, "
+                "chance of being best",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 503),
+            ),
+        },
         "/v1/experiments": {"get": _op("All experiments", "read", _OBJ)},
         "/v1/experiments/{key}": {
             "parameters": _KEY,
@@ -281,6 +291,24 @@ def openapi_document() -> dict[str, Any]:
             | {"parameters": [_IF_MATCH]},
             "get": _op("One experiment", "read", stored("Experiment"), errors=(401, 403, 404, 503)),
             "delete": _op("Delete an experiment", "admin", _OBJ, errors=(401, 403, 404, 503)),
+        },
+        "/v1/experiments/{key}/results": {
+            "parameters": _KEY,
+            "get": _op(
+                "Per metric and variation: lift, CIs, p-values (fixed, sequential, corrected), "
+                "Bayesian chance to beat control, SRM, CUPED, and the winner rule's state",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 422, 503),
+            ),
+        },
+        "/v1/experiments/{key}/check": {
+            "parameters": _KEY,
+            "post": _op("Run the auto-winner rule now; rolls out a winner", "admin", _OBJ),
+        },
+        "/v1/experiments/{key}/log": {
+            "parameters": _KEY,
+            "get": _op("Automatic actions with the numbers that triggered them", "read", _OBJ),
         },
         "/v1/experiments/{key}/stop": {
             "parameters": _KEY,
@@ -298,6 +326,20 @@ def openapi_document() -> dict[str, Any]:
                     "properties": {"variation": {"type": "string"}},
                 },
             ),
+        },
+        "/v1/holdouts": {"get": _op("All holdouts", "read", _OBJ)},
+        "/v1/holdouts/{key}": {
+            "parameters": _KEY,
+            "put": _op(
+                "Create or replace a holdout: {share, namespaces, seed}; contacts in it get "
+                "every covered placement's default and enter no experiment or bandit",
+                "admin",
+                _OBJ,
+                _OBJ,
+                (401, 403, 409, 412, 413, 422, 503),
+            ),
+            "get": _op("One holdout", "read", _OBJ, errors=(401, 403, 404, 503)),
+            "delete": _op("Delete a holdout", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
         "/healthz": {"get": _op("The process is alive", None, _OBJ, errors=())},
         "/readyz": {

@@ -9,11 +9,13 @@ import secrets
 import time
 from collections.abc import Callable
 
+import numpy as np
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from decide.bandit_serving import WeightsCache
 from decide.config.snapshot import EMPTY, Snapshot
 from decide.settings import Settings
 from decide.store import keys
@@ -51,6 +53,8 @@ class Runtime:
         if settings.signing_keys:
             self.signer = Signer(parse_keys(settings.signing_keys))
         self._refresher: asyncio.Task[None] | None = None
+        self.rng = np.random.default_rng(settings.seed)
+        self.weights = WeightsCache()
         self._store_down_logged = False
 
     async def start(self) -> None:

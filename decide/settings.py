@@ -28,6 +28,8 @@ class Settings:
     decision_log_max: int = 100_000  # per placement, for off-policy evaluation; 0 = no log
     redis_timeout_s: float = 0.25
     config_refresh_s: float = 0.5
+    winner_tick_s: float = 30.0  # how often auto-winner experiments are looked at
+    seed: int | None = None  # the decision RNG's seed (reproducible bandit draws); None: OS entropy
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -57,4 +59,6 @@ class Settings:
             decision_log_max=int(number("DECIDE_DECISION_LOG_MAX", 100_000)),
             redis_timeout_s=number("DECIDE_REDIS_TIMEOUT_MS", 250) / 1000,
             config_refresh_s=number("DECIDE_CONFIG_REFRESH_MS", 500) / 1000,
+            winner_tick_s=number("DECIDE_WINNER_TICK_SECONDS", 30),
+            seed=int(env["DECIDE_SEED"]) if env.get("DECIDE_SEED") else None,
         )

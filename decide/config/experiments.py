@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from decide.config.checks import Checks, join
+from decide.config.metrics import Analysis, parse_analysis
 from decide.errors import invalid
 from experiments.assignment import ExperimentSpec, Variation, phase_changing
 from experiments.conditions import validate_condition
@@ -37,6 +38,7 @@ class Experiment:
     placement: str
     spec: ExperimentSpec
     document: Mapping[str, Any]
+    analysis: Analysis
 
 
 def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> Experiment:
@@ -64,9 +66,7 @@ def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> 
         for problem in validate_condition(condition, "condition"):
             path, sep, reason = problem.partition(": ")
             c.fail(path if sep else "condition", reason if sep else problem)
-    for name in ("metrics", "analysis", "auto_winner"):
-        if name in body:
-            c.mapping(body[name], name)
+    analysis = parse_analysis(c, body)
     keys = {v.key for v in variations}
     forced = body.get("forced", {})
     if c.mapping(forced, "forced") is not None:
@@ -108,7 +108,7 @@ def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> 
             {"key": v.key, "message": v.message, "weight": v.weight} for v in variations
         ],
     }
-    return Experiment(key, placement or "", spec, document)
+    return Experiment(key, placement or "", spec, document, analysis)
 
 
 def _next_phase(spec: ExperimentSpec, old: ExperimentSpec, *, explicit: bool) -> ExperimentSpec:

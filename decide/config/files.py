@@ -7,13 +7,13 @@ from typing import Any
 
 import yaml
 
-KINDS = ("placements", "experiments")
+KINDS = ("holdouts", "placements", "experiments")
 
 
 def read_config_file(path: Path | str) -> list[tuple[str, str, Any]]:
     """(kind, key, document) in apply order: placements first, then experiments that use them.
 
-    The file is `{"placements": {key: doc}, "experiments": {key: doc}}`.
+    The file is `{"holdouts": {key: doc}, "placements": {key: doc}, "experiments": {key: doc}}`.
     """
     loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(loaded, dict) or set(loaded) - set(KINDS):

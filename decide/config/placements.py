@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from decide.config.bandit_policy import BanditPolicy, known_policy_keys, parse_bandit_policy
 from decide.config.checks import Checks, join
 from decide.errors import invalid
 from experiments.conditions import context_fields_used, validate_condition
@@ -16,9 +17,9 @@ CHANNELS = ("email", "sms", "push", "web_push", "in_app", "web")
 # store is unreachable. Every other channel messages a person and must fail closed.
 WEB_CHANNELS = frozenset({"web", "in_app"})
 EXPOSURES = ("event", "on_decide")
-POLICIES = ("rule", "experiment")
+POLICIES = ("rule", "experiment", "bandit")
 # Named in DESIGN.md, built in later releases: refused rather than silently ignored.
-NOT_YET = ("send_time", "frequency_caps", "goal", "no_repeat", "sticky_hours")
+NOT_YET = ("send_time", "frequency_caps", "goal", "no_repeat")
 KNOWN = {
     "description",
     "channels",
@@ -30,6 +31,7 @@ KNOWN = {
     "default_message",
     "default_locale",
     "channel",
+    "sticky_hours",
     *NOT_YET,
 }
 
@@ -58,6 +60,8 @@ class Placement:
     policy: str
     rule_message: str | None
     experiment: str | None
+    bandit: BanditPolicy | None
+    sticky_hours: float
     reward: Reward
     messages: Mapping[str, Message]
     default_message: str
@@ -103,13 +107,17 @@ def parse_placement(key: str, doc: Any) -> Placement:
             c.fail("eligibility", f"uses context.{name}, which is not declared in context_fields")
 
     messages, message_keys = _messages(c, body, set(context_fields), default_locale)
-    policy, rule_message, experiment, reward = _policy(c, body, message_keys)
+    policy = _policy(c, body, message_keys)
+    reward = policy.reward
     default_message = c.string(body, "default_message", "", default=None, max_len=64)
     if default_message is None and messages:
-        default_message = rule_message or next(iter(messages))
+        default_message = policy.rule_message or next(iter(messages))
     elif default_message is not None and default_message not in message_keys:
         c.fail("default_message", f"names no message of this placement: {default_message!r}")
     max_fallbacks = _channel_rule(c, body)
+    sticky_hours = c.number(body, "sticky_hours", "", default=0, low=0, high=24 * 90) or 0.0
+    if sticky_hours and policy.kind != "bandit":
+        c.fail("sticky_hours", "applies to bandit policies (experiments are sticky already)")
 
     if not c.ok():
         raise invalid(c.problems, "placement")
@@ -131,6 +139,7 @@ def parse_placement(key: str, doc: Any) -> Placement:
         "default_message": default_message,
         "default_locale": default_locale,
         "channel": {"type": "ordered", "max_fallbacks": max_fallbacks},
+        **({"sticky_hours": sticky_hours} if sticky_hours else {}),
     }
     return Placement(
         key=key,
@@ -138,9 +147,11 @@ def parse_placement(key: str, doc: Any) -> Placement:
         exposure=exposure,
         context_fields=frozenset(context_fields),
         eligibility=eligibility,
-        policy=policy,
-        rule_message=rule_message,
-        experiment=experiment,
+        policy=policy.kind,
+        rule_message=policy.rule_message,
+        experiment=policy.experiment,
+        bandit=policy.bandit,
+        sticky_hours=sticky_hours,
         reward=reward,
         messages=messages,
         default_message=default_message or "",
@@ -197,36 +208,43 @@ def _messages(
     return messages, keys
 
 
-def _policy(
-    c: Checks, body: dict[str, Any], message_keys: set[str]
-) -> tuple[str, str | None, str | None, Reward]:
+@dataclass(frozen=True)
+class PolicySpec:
+    kind: str  # rule | experiment | bandit
+    rule_message: str | None = None
+    experiment: str | None = None
+    bandit: BanditPolicy | None = None
+    reward: Reward = Reward("click", 72 * 3600, False)
+
+
+def _policy(c: Checks, body: dict[str, Any], message_keys: set[str]) -> PolicySpec:
     policy = c.mapping(body.get("policy"), "policy")
-    reward = Reward("click", 72 * 3600, False)
     if policy is None:
-        return "rule", None, None, reward
-    c.unknown_fields(policy, {"type", "message", "experiment", "reward"}, "policy")
-    kind = policy.get("type")
+        return PolicySpec("rule")
+    kind = c.string(policy, "type", "policy", choices=POLICIES) or "rule"
+    own = {"rule": {"message"}, "experiment": {"experiment"}, "bandit": known_policy_keys()}
+    c.unknown_fields(policy, {"type", "reward", *own.get(kind, set())}, "policy")
+    reward = _reward(c, policy)
+    if kind == "experiment":
+        return PolicySpec(kind, experiment=c.key(policy, "experiment", "policy"), reward=reward)
     if kind == "bandit":
-        c.fail("policy.type", "bandit policies are not supported in this version of decide yet")
-    kind = c.string(policy, "type", "policy", choices=(*POLICIES, "bandit")) or "rule"
-    rule_message = experiment = None
-    if kind == "rule":
-        rule_message = c.key(policy, "message", "policy")
-        if rule_message is not None and rule_message not in message_keys:
-            c.fail("policy.message", f"names no message of this placement: {rule_message!r}")
-    elif kind == "experiment":
-        experiment = c.key(policy, "experiment", "policy")
-    if "reward" in policy:
-        spec = c.mapping(policy["reward"], "policy.reward")
-        if spec is not None:
-            c.unknown_fields(spec, {"event", "window_hours", "value"}, "policy.reward")
-            event = c.string(spec, "event", "policy.reward", default="click", max_len=64)
-            hours = c.number(
-                spec, "window_hours", "policy.reward", default=72, low=0.001, high=24 * 90
-            )
-            use_value = c.boolean(spec, "value", "policy.reward", default=False)
-            reward = Reward(event or "click", round((hours or 72) * 3600), use_value)
-    return kind, rule_message, experiment, reward
+        return PolicySpec(kind, bandit=parse_bandit_policy(c, policy, message_keys), reward=reward)
+    rule_message = c.key(policy, "message", "policy")
+    if rule_message is not None and rule_message not in message_keys:
+        c.fail("policy.message", f"names no message of this placement: {rule_message!r}")
+    return PolicySpec("rule", rule_message=rule_message, reward=reward)
+
+
+def _reward(c: Checks, policy: dict[str, Any]) -> Reward:
+    spec = c.mapping(policy.get("reward", {}), "policy.reward")
+    if spec is None:
+        return Reward("click", 72 * 3600, False)
+    path = "policy.reward"
+    c.unknown_fields(spec, {"event", "window_hours", "value"}, path)
+    event = c.string(spec, "event", path, default="click", max_len=64)
+    hours = c.number(spec, "window_hours", path, default=72, low=0.001, high=24 * 90)
+    use_value = c.boolean(spec, "value", path, default=False)
+    return Reward(event or "click", round((hours or 72) * 3600), use_value)
 
 
 def _channel_rule(c: Checks, body: dict[str, Any]) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from decide.config.experiments import Experiment, parse_experiment
+from decide.config.holdouts import Holdout, parse_holdout
 from decide.config.placements import Placement, parse_placement
 from decide.errors import ApiError
 
@@ -20,6 +21,7 @@ class Snapshot:
     version: int
     placements: Mapping[str, Placement] = field(default_factory=dict)
     experiments: Mapping[str, Experiment] = field(default_factory=dict)
+    holdouts: Mapping[str, Holdout] = field(default_factory=dict)
     loaded: bool = True  # False until the store was read once
 
 
@@ -27,7 +29,10 @@ EMPTY = Snapshot(version=0, loaded=False)
 
 
 def build_snapshot(
-    version: int, placements: Mapping[bytes, bytes], experiments: Mapping[bytes, bytes]
+    version: int,
+    placements: Mapping[bytes, bytes],
+    experiments: Mapping[bytes, bytes],
+    holdouts: Mapping[bytes, bytes] | None = None,
 ) -> Snapshot:
     """Compile stored documents; one that no longer validates is skipped and logged, never
     allowed to take the other placements down with it."""
@@ -45,7 +50,14 @@ def build_snapshot(
             compiled_experiments[key] = parse_experiment(key, _document(raw_doc))
         except (ApiError, ValueError) as error:
             log.error("stored experiment %r is invalid and is not served: %s", key, error)
-    return Snapshot(version, compiled_placements, compiled_experiments)
+    compiled_holdouts: dict[str, Holdout] = {}
+    for raw_key, raw_doc in (holdouts or {}).items():
+        key = raw_key.decode()
+        try:
+            compiled_holdouts[key] = parse_holdout(key, _document(raw_doc))
+        except (ApiError, ValueError) as error:
+            log.error("stored holdout %r is invalid and is not applied: %s", key, error)
+    return Snapshot(version, compiled_placements, compiled_experiments, compiled_holdouts)
 
 
 def stored_version(raw_doc: bytes) -> tuple[int, dict[str, object]]:

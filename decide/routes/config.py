@@ -11,6 +11,7 @@ from starlette.responses import Response
 from decide.bodies import read_json
 from decide.config.checks import KEY_PATTERN, KEY_RULE
 from decide.config.experiments import Experiment, parse_experiment
+from decide.config.holdouts import parse_holdout
 from decide.config.placements import Placement, parse_placement
 from decide.errors import Problem, invalid, not_found, unavailable
 from decide.responses import json_response
@@ -24,7 +25,8 @@ def _runtime(request: Request, scope: str) -> Runtime:
     return rt
 
 
-def _key(request: Request) -> str:
+def placement_key(request: Request) -> str:
+    """The {key} of a placement or experiment path, validated."""
     key = str(request.path_params["key"])
     if not KEY_PATTERN.match(key):
         raise invalid([Problem("key", KEY_RULE)])
@@ -52,7 +54,7 @@ async def _guard(coro: Any) -> Any:
 
 async def put_placement(request: Request) -> Response:
     rt = _runtime(request, "admin")
-    key = _key(request)
+    key = placement_key(request)
     body = await read_json(request, rt.settings.body_limit)
     return _stored_response(*await store_placement(rt, key, body, _expected_version(request)))
 
@@ -70,7 +72,7 @@ async def store_placement(
 
 async def put_experiment(request: Request) -> Response:
     rt = _runtime(request, "admin")
-    key = _key(request)
+    key = placement_key(request)
     body = await read_json(request, rt.settings.body_limit)
     return _stored_response(*await store_experiment(rt, key, body, _expected_version(request)))
 
@@ -92,7 +94,7 @@ async def rollout_experiment(request: Request) -> Response:
 
 
 async def _change_status(rt: Runtime, request: Request, change: dict[str, Any]) -> Response:
-    key = _key(request)
+    key = placement_key(request)
     stored = await _guard(rt.config.get("experiments", key))
     if stored is None:
         raise not_found("experiment", key)
@@ -130,6 +132,28 @@ def _check_messages(experiment: Experiment, placement: Placement, field: str) ->
         raise invalid(problems, "experiment" if field == "variations" else "placement")
 
 
+async def put_holdout(request: Request) -> Response:
+    rt = _runtime(request, "admin")
+    key = placement_key(request)
+    body = await read_json(request, rt.settings.body_limit)
+    return _stored_response(*await store_holdout(rt, key, body, _expected_version(request)))
+
+
+async def store_holdout(
+    rt: Runtime, key: str, body: Any, expected: str = ""
+) -> tuple[bool, int, dict[str, Any]]:
+    return await _put(rt, "holdouts", key, dict(parse_holdout(key, body).document), expected)
+
+
+async def store_document(
+    rt: Runtime, kind: str, key: str, body: Any
+) -> tuple[bool, int, dict[str, Any]]:
+    """Validate and store one document of a config file (`decide apply`, the demo)."""
+    store = {"placements": store_placement, "experiments": store_experiment,
+             "holdouts": store_holdout}[kind]  # fmt: skip
+    return await store(rt, key, body)
+
+
 async def _put(
     rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str
 ) -> tuple[bool, int, dict[str, Any]]:
@@ -145,7 +169,7 @@ def _stored_response(created: bool, version: int, shown: dict[str, Any]) -> Resp
 
 async def get_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "read")
-    key = _key(request)
+    key = placement_key(request)
     stored = await _guard(rt.config.get(kind, key))
     if stored is None:
         raise not_found(kind[:-1], key)
@@ -161,7 +185,7 @@ async def list_config(request: Request, kind: Kind) -> Response:
 
 async def delete_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "admin")
-    key = _key(request)
+    key = placement_key(request)
     version = await _guard(rt.config.delete(kind, key))
     if version == 0:
         raise not_found(kind[:-1], key)

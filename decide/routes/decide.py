@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from decide import decisions
+from decide import bandit_serving, decisions
 from decide.bodies import read_json
+from decide.config.experiments import Experiment
+from decide.config.holdouts import holding
 from decide.config.placements import WEB_CHANNELS, Placement
 from decide.errors import invalid, not_found, unavailable
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.experiment_measurement import record_exposure
 from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
 from decide.tokens import Decision
@@ -42,16 +47,23 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
     if missing:
         raise invalid(missing)
     experiment = snapshot.experiments.get(placement.experiment or "")
+    now = req.now.timestamp()
 
     # Gather: everything this decision reads, in one pipelined round trip. A failed read means
     # consent, suppression and history are unknown: outbound channels then fail closed.
     gather = Batch(rt.scripts)
     behaviour_at = gather.command("HGETALL", keys.behaviour(req.contact_id))
-    sticky_at = None
+    sticky_at = bandit_read = None
     if experiment is not None and experiment.spec.status == "running":
         spec = experiment.spec
         sticky_at = gather.command(
             "HGET", keys.experiment_assignments(spec.key, spec.phase), req.contact_id
+        )
+    if placement.bandit is not None:
+        segment = bandit_serving.segment_of(placement.bandit, decisions.template_data(req, {}))
+        arms = decisions.drawable_arms(placement, req.channels)
+        bandit_read = bandit_serving.plan_read(
+            gather, rt.weights, placement, snapshot.version, req.contact_id, arms, segment, now
         )
     try:
         read = await gather.execute(rt.client)
@@ -68,9 +80,24 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
         )
     else:
         data = decisions.template_data(req, decisions.behaviour_of(read[behaviour_at]))
-        held = read[sticky_at] if sticky_at is not None else None
-        sticky = held.decode() if held is not None else None
-        choice = decisions.choose(placement, experiment, req.contact_id, data, sticky)
+        namespace = (
+            experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
+        )
+        holdout = holding(snapshot.holdouts.values(), req.contact_id, namespace)
+        if holdout is not None:
+            choice = decisions.held_out(placement, holdout.key)
+        elif bandit_read is not None:
+            weights = bandit_serving.weights_for(
+                bandit_read, read, placement, rt.weights, rt.rng, now
+            )
+            sticky_arm = bandit_serving.sticky_of(bandit_read, read, now)
+            choice = decisions.choose_bandit(
+                placement, data, weights, rt.rng, sticky_arm, bandit_read.segment
+            )
+        else:
+            held = read[sticky_at] if sticky_at is not None else None
+            sticky = held.decode().partition("|")[0] if held is not None else None
+            choice = decisions.choose(placement, experiment, req.contact_id, data, sticky)
 
     answer: dict[str, Any] = {
         "decision_id": None,
@@ -91,9 +118,12 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
         answer["reasons"].append("channel: the message has no content on an allowed channel")
         return answer
     channels = channels[: 1 + placement.max_fallbacks]
-    token = _decision(rt, placement, choice, choice.message.key, req, channels[0], snapshot.version)
+    segment = bandit_read.segment if bandit_read is not None else ""
+    token = _decision(
+        rt, placement, choice, choice.message.key, req, channels[0], snapshot.version, segment
+    )
     if not degraded:
-        answer["degraded"] = not await _record(rt, placement, choice, token)
+        answer["degraded"] = not await _record(rt, placement, experiment, choice, token, req, data)
     answer |= {
         "decision_id": rt.signing().sign(token),
         "message": decisions.render(choice.message, channels, req, data),
@@ -130,6 +160,7 @@ def _decision(
     req: decisions.DecideRequest,
     channel: str,
     version: int,
+    segment: str,
 ) -> Decision:
     issued = int(req.now.timestamp())
     reward = placement.reward
@@ -151,25 +182,27 @@ def _decision(
         experiment=choice.experiment,
         variation=choice.variation,
         phase=choice.phase,
+        segment=segment,
+        daily=placement.bandit is not None and placement.bandit.daily,
     )
 
 
 async def _record(
-    rt: Runtime, placement: Placement, choice: decisions.Choice, token: Decision
-) -> bool:
+    rt: Runtime, placement: Placement, experiment: Experiment | None, choice: decisions.Choice,
+    token: Decision, req: decisions.DecideRequest, data: Mapping[str, Any],
+) -> bool:  # fmt: skip
     """One pipelined write; False when the store did not take all of it."""
     batch = Batch(rt.scripts)
-    if choice.in_experiment and choice.experiment is not None and choice.phase is not None:
-        batch.script(
-            "record_exposure",
-            [
-                keys.experiment_assignments(choice.experiment, choice.phase),
-                keys.experiment_exposures(choice.experiment, choice.phase),
-            ],
-            [token.contact_id, choice.variation or ""],
+    if choice.in_experiment and experiment is not None and choice.variation is not None:
+        counts = decisions.behaviour_counts(data)
+        record_exposure(
+            batch, experiment, token.contact_id, choice.variation, token.issued_at, counts
         )
-    arms = keys.arm_stats(placement.key, token.segment)
-    batch.command("HINCRBY", arms, f"{token.message}:decided", 1)
+    batch.command(
+        "HINCRBY", keys.arm_stats(placement.key, token.segment), f"{token.message}:decided", 1
+    )
+    if choice.source == "bandit" and not choice.sticky:
+        _log_draw(rt, batch, placement, token, req)
     if token.exposed_on_decide:
         count_outcome(batch, token, "exposure", token.issued_at, 0.0, token.issued_at,
                       rt.settings.decision_log_max)  # fmt: skip
@@ -181,6 +214,27 @@ async def _record(
     return not any(isinstance(r, Exception) for r in results)
 
 
+def _log_draw(
+    rt: Runtime, batch: Batch, placement: Placement, token: Decision, req: decisions.DecideRequest
+) -> None:
+    """The decision log (capped stream) that off-policy evaluation replays, and stickiness."""
+    if rt.settings.decision_log_max:
+        batch.command(
+            "XADD", keys.decision_log(placement.key), "MAXLEN", "~", rt.settings.decision_log_max,
+            "*", "d", token.nonce, "c", token.contact_id, "a", token.message,
+            "p", token.propensity, "s", token.segment, "v", token.policy_version,
+            "t", token.issued_at, "w", token.reward_window_s,
+            "ctx", orjson.dumps(req.context),
+        )  # fmt: skip
+    if placement.sticky_hours:
+        key = keys.bandit_sticky(token.contact_id)
+        value = bandit_serving.sticky_value(
+            token.message, token.propensity, placement, token.issued_at
+        )
+        batch.command("HSET", key, placement.key, value)
+        batch.command("EXPIRE", key, int(placement.sticky_hours * 3600) + 60)
+
+
 def _assignment(choice: decisions.Choice) -> dict[str, Any]:
     out: dict[str, Any] = {"source": choice.source, "propensity": round(choice.propensity, 6)}
     if choice.experiment is not None:
@@ -189,6 +243,10 @@ def _assignment(choice: decisions.Choice) -> dict[str, Any]:
             "variation": choice.variation,
             "phase": choice.phase,
         }
+    elif choice.holdout is not None:
+        out["holdout"] = choice.holdout
+    elif choice.source == "bandit":
+        out |= {"policy": "bandit", "sticky": choice.sticky}
     else:
         out["policy"] = "rule"
     return out

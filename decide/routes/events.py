@@ -15,6 +15,7 @@ from decide.events import Event, EventRules, Rejection, parse_event
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.experiment_measurement import apply_metric_event
 from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
 
@@ -46,6 +47,7 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
     rejected = [p for p in parsed if isinstance(p, Rejection)]
 
     batch = Batch(rt.scripts)
+    experiments = list(rt.snapshot.experiments.values())
     contact_results: list[int] = []
     for event in events:
         effect = event.arm_effect()
@@ -53,6 +55,10 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
             kind, value = effect
             count_outcome(batch, event.decision, kind, event.at, value, rules.now,
                           rt.settings.decision_log_max)  # fmt: skip
+        apply_metric_event(
+            batch, experiments, event.contact_id, event.event_id, event.type, event.at,
+            event.value, event.currency, rt.settings.dedup_window_s,
+        )  # fmt: skip
         contact_results.append(
             batch.script(
                 "apply_contact_event",

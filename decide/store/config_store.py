@@ -14,8 +14,12 @@ from decide.errors import ApiError
 from decide.store import keys
 from decide.store.scripts import Batch, Scripts
 
-Kind = Literal["placements", "experiments"]
-_HASHES: dict[str, str] = {"placements": keys.PLACEMENTS, "experiments": keys.EXPERIMENTS}
+Kind = Literal["placements", "experiments", "holdouts"]
+_HASHES: dict[str, str] = {
+    "placements": keys.PLACEMENTS,
+    "experiments": keys.EXPERIMENTS,
+    "holdouts": keys.HOLDOUTS,
+}
 
 
 class ConfigStore:
@@ -27,12 +31,13 @@ class ConfigStore:
         return int(await self.client.get(keys.CONFIG_VERSION) or 0)
 
     async def load(self) -> Snapshot:
-        pipe = self.client.pipeline(transaction=True)  # one consistent view of all three keys
+        pipe = self.client.pipeline(transaction=True)  # one consistent view of the config
         pipe.get(keys.CONFIG_VERSION)
         pipe.hgetall(keys.PLACEMENTS)
         pipe.hgetall(keys.EXPERIMENTS)
-        version, placements, experiments = await pipe.execute()
-        return build_snapshot(int(version or 0), placements, experiments)
+        pipe.hgetall(keys.HOLDOUTS)
+        version, placements, experiments, holdouts = await pipe.execute()
+        return build_snapshot(int(version or 0), placements, experiments, holdouts)
 
     async def get(self, kind: Kind, key: str) -> tuple[int, dict[str, Any]] | None:
         raw = await self.client.hget(_HASHES[kind], key)

@@ -24,11 +24,20 @@ def escape(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+def unescape(value: str) -> str:
+    if "%" not in value:
+        return value
+    for plain, escaped in (("{", "%7B"), ("}", "%7D"), (":", "%3A"), ("%", "%25")):
+        value = value.replace(escaped, plain)
+    return value
+
+
 # --- configuration -------------------------------------------------------------------------
 
 CONFIG_VERSION = "{cfg}:version"
 PLACEMENTS = "{cfg}:placements"  # hash: placement key -> JSON document
 EXPERIMENTS = "{cfg}:experiments"  # hash: experiment key -> JSON document
+HOLDOUTS = "{cfg}:holdouts"  # hash: holdout key -> JSON document
 SIGNING_KEY = "{cfg}:signing_key"  # generated once when DECIDE_SIGNING_KEYS is not set
 
 
@@ -97,10 +106,36 @@ def experiment_tag(experiment: str) -> str:
 
 
 def experiment_assignments(experiment: str, phase: int) -> str:
-    """Hash contact id -> variation key: stickiness, and who was exposed, per phase."""
+    """Hash contact id -> "variation|exposed at": stickiness, and who was exposed, per phase."""
     return f"{experiment_tag(experiment)}:p{phase}:assigned"
 
 
-def experiment_exposures(experiment: str, phase: int) -> str:
-    """Hash variation key -> contacts exposed (each contact once per phase)."""
-    return f"{experiment_tag(experiment)}:p{phase}:exposures"
+def experiment_totals(experiment: str, phase: int) -> str:
+    """Hash of per-variation sufficient statistics: `<var>:users`, and per metric
+    `<var>:<metric>:sum|sum_sq|pre_sum|pre_sum_sq|sum_products` (per-user values summed)."""
+    return f"{experiment_tag(experiment)}:p{phase}:totals"
+
+
+def experiment_daily(experiment: str, phase: int, day: int) -> str:
+    """The same fields as experiment_totals, as increments on one UTC day: summed up to a
+    day, they give the exact cumulative statistics at its end (for charts over time)."""
+    return f"{experiment_tag(experiment)}:p{phase}:day{day}"
+
+
+def experiment_user_values(experiment: str, phase: int, metric: str) -> str:
+    """Hash contact id -> this contact's metric value (converted, count or revenue)."""
+    return f"{experiment_tag(experiment)}:p{phase}:m:{metric}"
+
+
+def experiment_covariates(experiment: str, phase: int, metric: str) -> str:
+    """Hash contact id -> pre-exposure value of the metric (CUPED), when not zero."""
+    return f"{experiment_tag(experiment)}:p{phase}:pre:{metric}"
+
+
+def experiment_seen(experiment: str, event_id: str) -> str:
+    return f"{experiment_tag(experiment)}:seen:{escape(event_id)}"
+
+
+def experiment_log(experiment: str) -> str:
+    """Stream of automatic actions (winner roll-outs) with the numbers that triggered them."""
+    return experiment_tag(experiment) + ":log"

@@ -25,5 +25,5 @@ def test_a_contacts_keys_share_one_hash_tag() -> None:
 def test_a_decisions_keys_share_the_placements_tag() -> None:
     assert _slot_tag(keys.arm_stats("hero", "fa")) == _slot_tag(keys.decision_state("hero", "n1"))
     assert _slot_tag(keys.experiment_assignments("e", 2)) == _slot_tag(
-        keys.experiment_exposures("e", 2)
+        keys.experiment_totals("e", 2)
     )

@@ -1,0 +1,211 @@
+"""Serving a bandit placement: segment, counters read, weights cached per worker, the draw.
+
+Arm weights are recomputed from the Redis counters at most every `refresh_ms` per
+(placement, segment, drawable arms) and reused in between — the batched refresh the
+simulations measure — so a decision costs one categorical draw, and the propensity logged
+is exactly the weight drawn from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bandits.forgetting import decayed, windowed
+from bandits.hierarchical import shrink
+from bandits.policy import apply_safety, make_policy
+from bandits.stats import ArmStats
+from decide.config.bandit_policy import BanditPolicy
+from decide.config.placements import Placement
+from decide.store import keys
+from decide.store.outcomes import DAY_S
+from decide.store.scripts import Batch
+
+MAX_SEGMENT_LENGTH = 64
+MISSING_SEGMENT = "(none)"
+
+
+def segment_of(policy: BanditPolicy, data: Mapping[str, Any]) -> str:
+    """The value at `segment_by` (e.g. contact.locale → "fa"); "" when not segmented."""
+    if policy.segment_by is None:
+        return ""
+    value: Any = data
+    for part in policy.segment_by.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if value is None or isinstance(value, dict | list):
+        return MISSING_SEGMENT
+    return str(value).strip().lower()[:MAX_SEGMENT_LENGTH] or MISSING_SEGMENT
+
+
+@dataclass(frozen=True)
+class CounterReads:
+    """Where in a gather batch the counters of one (placement, segment) are."""
+
+    segment: int
+    population: int | None
+    days: tuple[tuple[int, int, int | None], ...]  # (age in days, segment idx, population idx)
+
+
+def read_counters(
+    batch: Batch, placement: str, segment: str, policy: BanditPolicy, now: float
+) -> CounterReads:
+    if policy.daily:
+        today = int(now // DAY_S)
+        days = tuple(
+            (
+                age,
+                batch.command("HGETALL", keys.arm_stats_daily(placement, segment, today - age)),
+                batch.command("HGETALL", keys.arm_stats_daily(placement, "", today - age))
+                if segment
+                else None,
+            )
+            for age in range(policy.days_read)
+        )
+        return CounterReads(-1, None, days)
+    population = batch.command("HGETALL", keys.arm_stats(placement, "")) if segment else None
+    return CounterReads(
+        batch.command("HGETALL", keys.arm_stats(placement, segment)), population, ()
+    )
+
+
+def arm_stats_of(raw: Mapping[bytes, bytes], arms: Sequence[str]) -> dict[str, ArmStats]:
+    """`<arm>:n`, `<arm>:sum`, `<arm>:sum_sq` fields → ArmStats per arm (0 when absent)."""
+    fields: dict[str, dict[str, float]] = {arm: {} for arm in arms}
+    for raw_key, raw_value in raw.items():
+        arm, _, name = raw_key.decode().rpartition(":")
+        if arm in fields and name in ("n", "sum", "sum_sq"):
+            fields[arm][name] = float(raw_value)
+    return {
+        arm: ArmStats(f.get("n", 0.0), f.get("sum", 0.0), f.get("sum_sq", 0.0))
+        for arm, f in fields.items()
+    }
+
+
+def stats_from(
+    results: Sequence[Any], reads: CounterReads, arms: Sequence[str], policy: BanditPolicy
+) -> dict[str, ArmStats]:
+    """The statistics the policy sees: forgotten over days if configured, and a segment's
+    shrunk toward the population so a small segment starts from what everyone taught."""
+
+    if reads.days:
+        own = _forget(
+            [(age, arm_stats_of(results[s], arms)) for age, s, _ in reads.days], arms, policy
+        )
+        if reads.days[0][2] is None:
+            return own
+        population = _forget(
+            [(age, arm_stats_of(results[p], arms)) for age, _, p in reads.days if p is not None],
+            arms, policy,
+        )  # fmt: skip
+        return stats_with_prior(own, population, policy)
+    own = arm_stats_of(results[reads.segment], arms)
+    if reads.population is None:
+        return own
+    return stats_with_prior(own, arm_stats_of(results[reads.population], arms), policy)
+
+
+def stats_with_prior(
+    own: Mapping[str, ArmStats], population: Mapping[str, ArmStats], policy: BanditPolicy
+) -> dict[str, ArmStats]:
+    """A segment's statistics shrunk toward the population's (hierarchical prior)."""
+    return shrink(own, population, policy.config.prior_strength)
+
+
+def _forget(
+    per_day: Sequence[tuple[int, dict[str, ArmStats]]], arms: Sequence[str], policy: BanditPolicy
+) -> dict[str, ArmStats]:
+    out = {}
+    for arm in arms:
+        buckets = [(float(age), stats[arm]) for age, stats in per_day]
+        if policy.window_days is not None:
+            out[arm] = windowed(buckets, policy.window_days)
+        else:
+            out[arm] = decayed(buckets, policy.discount_per_day or 1.0)
+    return out
+
+
+def compute_weights(
+    policy: BanditPolicy, stats: Mapping[str, ArmStats], rng: np.random.Generator
+) -> dict[str, float]:
+    raw = make_policy(policy.config).weights(stats, rng)
+    return apply_safety(raw, stats, policy.config)
+
+
+class WeightsCache:
+    """Per worker: weights per (placement, config version, segment, drawable arms)."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[float, dict[str, float]]] = {}
+        self.max_entries = max_entries
+
+    def get(self, key: tuple[Any, ...], now: float, refresh_s: float) -> dict[str, float] | None:
+        entry = self._entries.get(key)
+        if entry is None or now - entry[0] >= refresh_s:
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[Any, ...], now: float, weights: dict[str, float]) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # segments churn rarely; a full reset is simplest and bounded
+        self._entries[key] = (now, weights)
+
+
+@dataclass(frozen=True)
+class BanditRead:
+    """What one bandit decision asked the gather batch for."""
+
+    segment: str
+    arms: tuple[str, ...]  # drawable: filtered before the draw
+    cache_key: tuple[Any, ...]
+    weights: dict[str, float] | None  # fresh from the cache, or None: computed from `counters`
+    counters: CounterReads | None
+    sticky: int | None  # index of the contact's sticky arm for this placement
+
+
+def plan_read(
+    batch: Batch, cache: WeightsCache, placement: Placement, version: int, contact_id: str,
+    arms: tuple[str, ...], segment: str, now: float,
+) -> BanditRead:  # fmt: skip
+    policy = placement.bandit
+    assert policy is not None
+    cache_key = (placement.key, version, segment, arms)
+    weights = cache.get(cache_key, now, policy.refresh_s)
+    counters = None
+    if weights is None:
+        counters = read_counters(batch, placement.key, segment, policy, now)
+    sticky = None
+    if placement.sticky_hours:
+        sticky = batch.command("HGET", keys.bandit_sticky(contact_id), placement.key)
+    return BanditRead(segment, arms, cache_key, weights, counters, sticky)
+
+
+def weights_for(
+    read: BanditRead, results: Sequence[Any], placement: Placement, cache: WeightsCache,
+    rng: np.random.Generator, now: float,
+) -> dict[str, float]:  # fmt: skip
+    if read.weights is not None:
+        return read.weights
+    policy = placement.bandit
+    assert policy is not None and read.counters is not None
+    if not read.arms:
+        return {}
+    weights = compute_weights(policy, stats_from(results, read.counters, read.arms, policy), rng)
+    cache.put(read.cache_key, now, weights)
+    return weights
+
+
+def sticky_of(read: BanditRead, results: Sequence[Any], now: float) -> tuple[str, float] | None:
+    """The arm (and its original propensity) this contact was shown, while it still holds."""
+    if read.sticky is None or results[read.sticky] is None:
+        return None
+    arm, propensity, expires = results[read.sticky].decode().split("|")
+    if float(expires) <= now or arm not in read.arms:
+        return None
+    return arm, float(propensity)
+
+
+def sticky_value(arm: str, propensity: float, placement: Placement, now: float) -> str:
+    return f"{arm}|{propensity:.6g}|{now + placement.sticky_hours * 3600:.0f}"

@@ -1,0 +1,65 @@
+"""Analysts' experiment surfaces: results as JSON, a forced winner check, the action log."""
+
+from __future__ import annotations
+
+import orjson
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from decide import auto_winner
+from decide.config.experiments import Experiment
+from decide.errors import Problem, invalid, not_found, unavailable
+from decide.experiment_results import results_document
+from decide.responses import json_response
+from decide.routes.config import placement_key
+from decide.runtime import Runtime
+from decide.store import keys
+
+
+def _experiment(request: Request, scope: str) -> tuple[Runtime, Experiment]:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, scope)
+    key = placement_key(request)
+    experiment = rt.snapshot.experiments.get(key)
+    if experiment is None:
+        raise not_found("experiment", key)
+    return rt, experiment
+
+
+async def results(request: Request) -> Response:
+    rt, experiment = _experiment(request, "read")
+    phase = request.query_params.get("phase")
+    if phase is not None and (not phase.isdigit() or not 1 <= int(phase) <= experiment.spec.phase):
+        raise invalid([Problem("phase", f"must be a phase from 1 to {experiment.spec.phase}")])
+    try:
+        totals = await auto_winner.load_totals(rt, experiment, int(phase) if phase else None)
+    except (RedisError, OSError):
+        raise unavailable() from None
+    document = results_document(experiment, totals, rt.clock())
+    if phase:
+        document["phase"] = int(phase)
+    return json_response(document)
+
+
+async def check_now(request: Request) -> Response:
+    """Run the auto-winner rule now (it also runs on its own schedule)."""
+    rt, experiment = _experiment(request, "admin")
+    try:
+        return json_response(await auto_winner.check(rt, experiment, force=True))
+    except (RedisError, OSError):
+        raise unavailable() from None
+
+
+async def action_log(request: Request) -> Response:
+    rt, experiment = _experiment(request, "read")
+    try:
+        entries = await rt.client.xrange(keys.experiment_log(experiment.key))
+    except (RedisError, OSError):
+        raise unavailable() from None
+    actions = [
+        {"action": f[b"action"].decode(), "at": float(f[b"at"]), "phase": int(f[b"phase"]),
+         "verdict": orjson.loads(f[b"verdict"])}
+        for _, f in entries
+    ]  # fmt: skip
+    return json_response({"experiment": experiment.key, "actions": actions})

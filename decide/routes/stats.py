@@ -1,0 +1,84 @@
+"""GET /v1/placements/{key}/stats: per segment and arm, what was learned and how it is used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bandits.summary import summarize
+from decide import bandit_serving
+from decide.errors import not_found, unavailable
+from decide.responses import json_response
+from decide.routes.config import placement_key
+from decide.runtime import Runtime
+from decide.store import keys
+
+
+async def placement_stats(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, "read")
+    key = placement_key(request)
+    placement = rt.snapshot.placements.get(key)
+    if placement is None:
+        raise not_found("placement", key)
+    prefix = keys.arm_stats(key, "")
+    try:
+        found = [k async for k in rt.client.scan_iter(match=_glob(prefix) + "*", count=1000)]
+        segments = sorted({_segment(k.decode(), prefix) for k in found} - {None} | {""})
+        pipe = rt.client.pipeline(transaction=False)
+        for segment in segments:
+            pipe.hgetall(keys.arm_stats(key, segment))
+        raw = await pipe.execute()
+    except (RedisError, OSError):
+        raise unavailable() from None
+
+    arms = tuple(placement.messages)
+    bandit = placement.bandit
+    reward = "value" if placement.reward.use_value else "binary"
+    out: list[dict[str, Any]] = []
+    for segment, counters in zip(segments, raw, strict=True):
+        stats = bandit_serving.arm_stats_of(counters, arms)
+        summary = summarize(stats, reward, rt.rng)
+        weights: dict[str, float] = {}
+        if bandit is not None:
+            seen = stats if not segment else bandit_serving.stats_with_prior(
+                stats, bandit_serving.arm_stats_of(raw[0], arms), bandit
+            )  # fmt: skip
+            weights = bandit_serving.compute_weights(bandit, seen, rt.rng)
+        decided = {
+            k.decode().rpartition(":")[0]: int(float(v))
+            for k, v in counters.items()
+            if k.decode().endswith(":decided")
+        }
+        out.append({
+            "segment": segment,
+            "arms": [
+                {"arm": arm, "decided": decided.get(arm, 0), "trials": stats[arm].n,
+                 "rewards": stats[arm].sum, "mean": summary[arm].mean,
+                 "interval": [summary[arm].low, summary[arm].high],
+                 "chance_best": summary[arm].chance_best,
+                 **({"weight": weights.get(arm, 0.0)} if bandit is not None else {})}
+                for arm in arms
+            ],
+        })  # fmt: skip
+    body: dict[str, Any] = {"placement": key, "policy": placement.policy, "reward": reward}
+    if bandit is not None:
+        body["algorithm"] = bandit.config.algorithm
+        if bandit.daily:
+            body["note"] = "trials and rewards are all-time; weights use the forgetting window"
+    return json_response(body | {"segments": out})
+
+
+def _glob(text: str) -> str:
+    """Escape glob characters: the hash tag's braces and anything a key may hold."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
+def _segment(key: str, prefix: str) -> str | None:
+    rest = key[len(prefix) :]
+    if ":" in rest:  # a daily bucket (segment values are escaped, so ':' marks the suffix)
+        return None
+    return keys.unescape(rest)

@@ -1,0 +1,103 @@
+"""Bandit placements through HTTP: they learn from events, stay sticky, segment, and show it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import redis
+
+from decide.store import keys
+from tests.conftest import Store
+from tests.helpers import decide, event
+
+ARMS = ("a", "b", "c")
+
+
+def bandit_placement(**policy: object) -> dict[str, object]:
+    return {
+        "channels": ["web"],
+        "policy": {"type": "bandit", "algorithm": "thompson", "refresh_ms": 0,
+                   "reward": {"event": "click", "window_hours": 24}, **policy},
+        "messages": [{"key": k, "content": {"web": {"headline": f"Offer {k}"}}} for k in ARMS],
+    }  # fmt: skip
+
+
+def _weights(api, placement: str = "hero", segment: str = "") -> dict[str, float]:
+    stats = api.get(f"/v1/placements/{placement}/stats").json()
+    (found,) = [s for s in stats["segments"] if s["segment"] == segment]
+    return {arm["arm"]: arm["weight"] for arm in found["arms"]}
+
+
+def test_the_arm_that_converts_three_times_more_gains_weight(api, store: Store) -> None:
+    assert api.put("/v1/placements/hero", json=bandit_placement()).status_code == 201
+    before = _weights(api)
+    assert max(before.values()) - min(before.values()) < 0.1  # nothing learned yet
+    rng = np.random.default_rng(7)
+    rates = {"a": 0.1, "b": 0.3, "c": 0.1}
+    for i in range(600):
+        body = decide(api, f"c-{i}", "hero")
+        assert body["assignment"]["source"] == "bandit"
+        arm, token = body["message"]["key"], body["decision_id"]
+        events = [event(f"i-{i}", "impression", f"c-{i}", token)]
+        if rng.random() < rates[arm]:
+            events.append(event(f"k-{i}", "click", f"c-{i}", token))
+        assert api.post("/v1/events", json={"events": events}).status_code == 200
+    after = _weights(api)
+    assert after["b"] > before["b"] and after["b"] == max(after.values()) and after["b"] > 0.6
+    stats = api.get("/v1/placements/hero/stats").json()
+    (population,) = stats["segments"]
+    b = next(arm for arm in population["arms"] if arm["arm"] == "b")
+    assert b["trials"] >= b["rewards"] > 0 and b["interval"][0] < b["mean"] < b["interval"][1]
+
+
+def test_sticky_hours_keep_the_same_content(api, store: Store) -> None:
+    placement = bandit_placement() | {"sticky_hours": 1}
+    assert api.put("/v1/placements/hero", json=placement).status_code == 201
+    shown = {decide(api, "c-1", "hero")["message"]["key"] for _ in range(10)}
+    assert len(shown) == 1
+    later = decide(api, "c-1", "hero")
+    assert later["assignment"]["sticky"] is True
+    log = redis.Redis.from_url(store.url).xlen(keys.decision_log("hero"))
+    assert log == 1  # repeats are not new draws
+
+
+def test_segments_learn_apart_and_feed_the_population(api, store: Store) -> None:
+    placement = bandit_placement(segment_by="contact.locale")
+    assert api.put("/v1/placements/hero", json=placement).status_code == 201
+    body = decide(api, "c-1", "hero", attributes={"locale": "FA"})
+    assert "segment 'fa'" in body["reasons"][0]
+    token = body["decision_id"]
+    api.post("/v1/events", json={"events": [event("e1", "click", "c-1", token)]})
+    client = redis.Redis.from_url(store.url)
+    arm = body["message"]["key"]
+    assert float(client.hget(keys.arm_stats("hero", "fa"), f"{arm}:sum")) == 1
+    assert float(client.hget(keys.arm_stats("hero", ""), f"{arm}:sum")) == 1
+    segments = {s["segment"] for s in api.get("/v1/placements/hero/stats").json()["segments"]}
+    assert segments == {"", "fa"}
+
+
+def test_bad_bandit_settings_are_named(api, store: Store) -> None:
+    forgetting = {"discount_per_day": 0.9, "window_days": 3}
+    placement = bandit_placement(
+        algorithm="oracle",
+        floor=0.9,
+        segment_by="behaviour.x",
+        control="zzz",
+        forgetting=forgetting,
+    )
+    response = api.put("/v1/placements/hero", json=placement)
+    assert response.status_code == 422
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert {"policy.algorithm", "policy.floor", "policy.segment_by", "policy.control",
+            "policy.forgetting"} <= fields  # fmt: skip
+
+
+def test_forgetting_counts_into_daily_buckets(api, store: Store) -> None:
+    placement = bandit_placement(forgetting={"discount_per_day": 0.9})
+    assert api.put("/v1/placements/hero", json=placement).status_code == 201
+    body = decide(api, "c-1", "hero")
+    api.post("/v1/events", json={"events": [event("e1", "impression", "c-1", body["decision_id"])]})
+    client = redis.Redis.from_url(store.url)
+    daily = [k for k in client.keys("{p:hero}:arms:*") if b":day" in k]
+    assert len(daily) == 1 and client.ttl(daily[0]) > 0
+    assert sum(_weights(api).values()) == pytest.approx(1.0)

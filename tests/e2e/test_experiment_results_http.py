@@ -1,0 +1,104 @@
+"""Experiments measured per contact, analysed, and a true winner rolled out by itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import Store
+from tests.helpers import decide, event
+
+PLACEMENT = {
+    "channels": ["web"],
+    "policy": {"type": "experiment", "experiment": "subject"},
+    "messages": [{"key": k, "content": {"web": {"headline": f"Headline {k}"}}} for k in "ab"],
+}
+
+
+def experiment(**extra: object) -> dict[str, object]:
+    return {
+        "placement": "news", "status": "running",
+        "variations": [{"key": "a", "message": "a"}, {"key": "b", "message": "b"}],
+        "metrics": {"primary": {"event": "click", "type": "binomial", "window_hours": 72},
+                    "secondary": [{"event": "purchase", "type": "revenue", "currency": "EUR"},
+                                  {"event": "click", "type": "count", "name": "clicks"}],
+                    "guardrails": [{"event": "unsubscribe", "type": "binomial", "margin": 0.5}]},
+        **extra,
+    }  # fmt: skip
+
+
+def _setup(api, **extra: object) -> None:
+    assert api.put("/v1/placements/news", json=PLACEMENT).status_code == 201
+    assert api.put("/v1/experiments/subject", json=experiment(**extra)).status_code == 201
+
+
+def _stats(results: dict, metric: str) -> dict[str, tuple[int, float]]:
+    (found,) = [m for m in results["analysis"]["metrics"] if m["metric"] == metric]
+    arms = [found["control"], *found["variations"]]
+    return {arm["variation"]: (arm["users"], arm["mean"]) for arm in arms}
+
+
+def test_metrics_are_exact_per_contact(api, store: Store) -> None:
+    _setup(api)
+    first = decide(api, "c-1", "news")
+    other = "c-2"
+    decide(api, other, "news")
+    token = first["decision_id"]
+    events = [
+        event("e1", "click", "c-1", token), event("e2", "click", "c-1"),  # converts twice
+        event("e3", "purchase", "c-1", value=10.0, currency="EUR"),
+        event("e4", "purchase", "c-1", value=5.0, currency="EUR"),
+        event("e5", "purchase", "c-1", value=99.0, currency="USD"),  # another currency
+        event("e6", "click", "stranger"),  # never exposed: not in the experiment
+    ]  # fmt: skip
+    assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 6
+    assert api.post("/v1/events", json={"events": events}).json()["duplicate"] == 6
+    results = api.get("/v1/experiments/subject/results").json()
+    arm = first["assignment"]["variation"]
+    assert sum(results["users"].values()) == 2
+    users, rate = _stats(results, "click")[arm]
+    assert rate == pytest.approx(1 / users)  # converted once, however many clicks
+    assert _stats(results, "clicks")[arm][1] == pytest.approx(2 / users)
+    assert _stats(results, "purchase")[arm][1] == pytest.approx(15.0 / users)  # EUR only
+    assert results["analysis"]["srm"]["p_value"] > 0.001
+
+
+def test_a_true_winner_is_rolled_out_by_itself(api, store: Store) -> None:
+    auto = {"enabled": True, "min_users_per_variation": 300, "check_every_minutes": 0}
+    # No guardrail here: with ~450 contacts per arm none could prove non-inferiority, and the
+    # rule rightly waits for that (tests/experiments/test_winner.py covers guardrails).
+    primary = {"primary": {"event": "click", "type": "binomial", "window_hours": 72}}
+    _setup(api, auto_winner=auto, metrics=primary)
+    rng = np.random.default_rng(11)
+    rates = {"a": 0.08, "b": 0.24}
+    for i in range(900):
+        body = decide(api, f"c-{i}", "news")
+        arm, token = body["assignment"]["variation"], body["decision_id"]
+        batch = [event(f"i{i}", "impression", f"c-{i}", token)]
+        if rng.random() < rates[arm]:
+            batch.append(event(f"k{i}", "click", f"c-{i}", token))
+        assert api.post("/v1/events", json={"events": batch}).status_code == 200
+    verdict = api.post("/v1/experiments/subject/check").json()
+    assert verdict["winner"]["state"] == "winner" and verdict["winner"]["winner"] == "b"
+    assert verdict["status"] == "rolled_out"
+    stored = api.get("/v1/experiments/subject").json()
+    assert stored["status"] == "rolled_out" and stored["rollout_variation"] == "b"
+    assert {decide(api, f"new-{i}", "news")["message"]["key"] for i in range(20)} == {"b"}
+    (action,) = api.get("/v1/experiments/subject/log").json()["actions"]
+    assert action["action"] == "rolled_out" and action["verdict"]["winner"] == "b"
+    assert any(e["check"] == "primary" and e["passed"] for e in action["verdict"]["evidence"])
+
+
+def test_no_winner_without_enough_users(api, store: Store) -> None:
+    _setup(api, auto_winner={"enabled": True, "min_users_per_variation": 5000})
+    for i in range(50):
+        decide(api, f"c-{i}", "news")
+    verdict = api.post("/v1/experiments/subject/check").json()
+    assert verdict["winner"]["state"] == "collecting" and verdict["status"] == "running"
+
+
+def test_results_of_an_unknown_experiment_or_phase(api, store: Store) -> None:
+    assert api.get("/v1/experiments/nope/results").status_code == 404
+    _setup(api)
+    assert api.get("/v1/experiments/subject/results?phase=3").status_code == 422
+    assert api.get("/v1/experiments/subject/results").json()["analysis"] is None
