@@ -17,7 +17,7 @@ from starlette.routing import Route
 from decide import auto_winner
 from decide.errors import ApiError
 from decide.responses import api_error_handler, json_response
-from decide.routes import config, decide, events, ops, results, stats
+from decide.routes import config, decide, events, ops, reports, results, stats
 from decide.runtime import Runtime
 from decide.settings import Settings
 
@@ -50,6 +50,7 @@ ROUTES = [
     Route("/v1/holdouts/{key}", config.put_holdout, methods=["PUT"]),
     Route("/v1/holdouts/{key}", partial(config.get_config, kind="holdouts"), methods=["GET"]),
     Route("/v1/holdouts/{key}", partial(config.delete_config, kind="holdouts"), methods=["DELETE"]),
+    Route("/reports/experiments/{key}", reports.experiment_report, methods=["GET"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/openapi.json", ops.openapi, methods=["GET"]),

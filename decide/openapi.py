@@ -341,6 +341,15 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("One holdout", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a holdout", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
+        "/reports/experiments/{key}": {
+            "parameters": _KEY,
+            "get": _op(
+                "The experiment report: table and charts, self-contained HTML",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 503),
+            ),
+        },
         "/healthz": {"get": _op("The process is alive", None, _OBJ, errors=())},
         "/readyz": {
             "get": _op("The store answers and config is loaded", None, _OBJ, errors=(503,))

@@ -17,7 +17,7 @@ from decide.runtime import Runtime
 from decide.store import keys
 
 
-def _experiment(request: Request, scope: str) -> tuple[Runtime, Experiment]:
+def experiment_of(request: Request, scope: str) -> tuple[Runtime, Experiment]:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, scope)
     key = placement_key(request)
@@ -28,7 +28,7 @@ def _experiment(request: Request, scope: str) -> tuple[Runtime, Experiment]:
 
 
 async def results(request: Request) -> Response:
-    rt, experiment = _experiment(request, "read")
+    rt, experiment = experiment_of(request, "read")
     phase = request.query_params.get("phase")
     if phase is not None and (not phase.isdigit() or not 1 <= int(phase) <= experiment.spec.phase):
         raise invalid([Problem("phase", f"must be a phase from 1 to {experiment.spec.phase}")])
@@ -44,7 +44,7 @@ async def results(request: Request) -> Response:
 
 async def check_now(request: Request) -> Response:
     """Run the auto-winner rule now (it also runs on its own schedule)."""
-    rt, experiment = _experiment(request, "admin")
+    rt, experiment = experiment_of(request, "admin")
     try:
         return json_response(await auto_winner.check(rt, experiment, force=True))
     except (RedisError, OSError):
@@ -52,7 +52,7 @@ async def check_now(request: Request) -> Response:
 
 
 async def action_log(request: Request) -> Response:
-    rt, experiment = _experiment(request, "read")
+    rt, experiment = experiment_of(request, "read")
     try:
         entries = await rt.client.xrange(keys.experiment_log(experiment.key))
     except (RedisError, OSError):

@@ -26,7 +26,9 @@ async def placement_stats(request: Request) -> Response:
         raise not_found("placement", key)
     prefix = keys.arm_stats(key, "")
     try:
-        found = [k async for k in rt.client.scan_iter(match=_glob(prefix) + "*", count=1000)]
+        found = [
+            k async for k in rt.client.scan_iter(match=keys.glob_escape(prefix) + "*", count=1000)
+        ]
         segments = sorted({_segment(k.decode(), prefix) for k in found} - {None} | {""})
         pipe = rt.client.pipeline(transaction=False)
         for segment in segments:
@@ -70,11 +72,6 @@ async def placement_stats(request: Request) -> Response:
         if bandit.daily:
             body["note"] = "trials and rewards are all-time; weights use the forgetting window"
     return json_response(body | {"segments": out})
-
-
-def _glob(text: str) -> str:
-    """Escape glob characters: the hash tag's braces and anything a key may hold."""
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
 
 
 def _segment(key: str, prefix: str) -> str | None:

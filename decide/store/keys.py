@@ -24,6 +24,11 @@ def escape(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
+def glob_escape(text: str) -> str:
+    """For SCAN MATCH: the hash tag's braces are literal, but *?[]\\ are not."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
 def unescape(value: str) -> str:
     if "%" not in value:
         return value

@@ -102,3 +102,18 @@ def test_results_of_an_unknown_experiment_or_phase(api, store: Store) -> None:
     _setup(api)
     assert api.get("/v1/experiments/subject/results?phase=3").status_code == 422
     assert api.get("/v1/experiments/subject/results").json()["analysis"] is None
+
+
+def test_the_report_page_is_self_contained(api, store: Store) -> None:
+    _setup(api)
+    rng = np.random.default_rng(3)
+    for i in range(120):
+        body = decide(api, f"c-{i}", "news")
+        if rng.random() < 0.3:
+            api.post("/v1/events", json={"events": [event(f"k{i}", "click", f"c-{i}")]})
+    page = api.get("/reports/experiments/subject")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "<svg" in text and "Cumulative lift on click" in text and "<td>b</td>" in text
+    assert "http://" not in text and "https://" not in text and "<script" not in text  # offline
+    assert body["assignment"]["experiment"] == "subject"
