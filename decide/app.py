@@ -17,7 +17,18 @@ from starlette.routing import Route
 from decide import auto_winner
 from decide.errors import ApiError
 from decide.responses import api_error_handler, json_response
-from decide.routes import config, decide, events, ops, reports, results, stats
+from decide.routes import (
+    config,
+    decide,
+    evaluate,
+    events,
+    export,
+    ops,
+    reports,
+    results,
+    state,
+    stats,
+)
 from decide.runtime import Runtime
 from decide.settings import Settings
 
@@ -33,6 +44,9 @@ ROUTES = [
         "/v1/placements/{key}", partial(config.delete_config, kind="placements"), methods=["DELETE"]
     ),
     Route("/v1/placements/{key}/stats", stats.placement_stats, methods=["GET"]),
+    Route("/v1/placements/{key}/evaluate", evaluate.evaluate, methods=["POST"]),
+    Route("/v1/placements/{key}/state", state.export_state, methods=["GET"]),
+    Route("/v1/placements/{key}/state", state.import_state, methods=["PUT"]),
     Route("/v1/experiments", partial(config.list_config, kind="experiments"), methods=["GET"]),
     Route("/v1/experiments/{key}", config.put_experiment, methods=["PUT"]),
     Route("/v1/experiments/{key}", partial(config.get_config, kind="experiments"), methods=["GET"]),
@@ -50,6 +64,9 @@ ROUTES = [
     Route("/v1/holdouts/{key}", config.put_holdout, methods=["PUT"]),
     Route("/v1/holdouts/{key}", partial(config.get_config, kind="holdouts"), methods=["GET"]),
     Route("/v1/holdouts/{key}", partial(config.delete_config, kind="holdouts"), methods=["DELETE"]),
+    Route("/v1/export/events", export.export_events, methods=["GET"]),
+    Route("/v1/placements/{key}/decisions.ndjson", export.export_decisions, methods=["GET"]),
+    Route("/v1/experiments/{key}/exposures.ndjson", export.export_exposures, methods=["GET"]),
     Route("/reports/experiments/{key}", reports.experiment_report, methods=["GET"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),

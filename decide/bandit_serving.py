@@ -147,6 +147,9 @@ class WeightsCache:
             return None
         return entry[1]
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def put(self, key: tuple[Any, ...], now: float, weights: dict[str, float]) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # segments churn rarely; a full reset is simplest and bounded

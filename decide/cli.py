@@ -37,12 +37,40 @@ def main(argv: list[str] | None = None) -> int:
     export = config_commands.add_parser("export", help="print the configuration as YAML")
     _client_arguments(export)
 
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        return serve_command(args)
-    if args.command == "apply":
-        return apply_command(args)
-    return export_command(args)
+    results = commands.add_parser("results", help="an experiment's results as a table")
+    results.add_argument("experiment")
+    _client_arguments(results)
+
+    state = commands.add_parser("state", help="save or restore a placement's learned state")
+    state_commands = state.add_subparsers(dest="state_command", required=True)
+    state_export = state_commands.add_parser("export", help="print the state as JSON")
+    state_export.add_argument("placement")
+    _client_arguments(state_export)
+    state_import = state_commands.add_parser("import", help="replace the state from a JSON file")
+    state_import.add_argument("placement")
+    state_import.add_argument("-f", "--file", required=True, type=Path)
+    _client_arguments(state_import)
+
+    evaluate = commands.add_parser("evaluate", help="off-policy evaluation of a candidate policy")
+    evaluate.add_argument("placement")
+    evaluate.add_argument("--policy", required=True, help='JSON, e.g. \'{"rule": "b"}\'')
+    _client_arguments(evaluate)
+
+    commands.add_parser("simulate", help="bandit regret simulations (loadtest.bandit_sims)",
+                        add_help=False)  # fmt: skip
+
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "simulate":
+        from loadtest.bandit_sims import main as simulate
+
+        return simulate(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    handlers = {
+        "serve": serve_command, "apply": apply_command, "config": export_command,
+        "results": results_command, "state": state_command, "evaluate": evaluate_command,
+    }  # fmt: skip
+    return handlers[args.command](args)
 
 
 def _client_arguments(parser: argparse.ArgumentParser) -> None:
@@ -175,6 +203,83 @@ def export_command(args: argparse.Namespace) -> int:
         }
     print(yaml.safe_dump(out, allow_unicode=True, sort_keys=False), end="")
     return 0
+
+
+def results_command(args: argparse.Namespace) -> int:
+    from decide.report_html import percent
+
+    status, body = _call(args, "GET", f"/v1/experiments/{args.experiment}/results")
+    if status != 200:
+        return _failed("results", status, body)
+    print(f"experiment {body['experiment']} · {body['status']} · phase {body['phase']}")
+    analysis = body.get("analysis")
+    if not analysis:
+        print("no exposures yet")
+        return 0
+    srm = analysis["srm"]
+    print(f"sample ratio p = {srm['p_value']:.4g}{'  MISMATCH' if srm['mismatch'] else ''}")
+    head = f"{'metric':<14}{'variation':<14}{'users':>8}{'mean':>11}{'lift':>10}"
+    print(head + f"{'95% CI':>22}{'p':>9}{'p seq':>9}{'P(beat)':>9}")
+    for metric in analysis["metrics"]:
+        control = metric["control"]
+        print(f"{metric['metric']:<14}{control['variation']:<14}{control['users']:>8}"
+              f"{_num(control['mean']):>11}")  # fmt: skip
+        for v in metric["variations"]:
+            rel, fixed = v["relative"], v["absolute"]["fixed"]
+            ci = f"[{percent(rel['fixed']['ci_lower'])}, {percent(rel['fixed']['ci_upper'])}]"
+            print(f"{'':<14}{v['variation']:<14}{v['users']:>8}{_num(v['mean']):>11}"
+                  f"{percent(rel['estimate']):>10}{ci:>22}{_num(fixed['p_value']):>9}"
+                  f"{_num(v['absolute']['sequential']['p_value']):>9}"
+                  f"{_num(v['absolute']['bayesian']['chance_to_beat_control']):>9}")  # fmt: skip
+    winner = body.get("winner")
+    if winner:
+        print(f"winner rule: {winner['state']} — {winner['reason']}")
+    return 0
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def state_command(args: argparse.Namespace) -> int:
+    path = f"/v1/placements/{args.placement}/state"
+    if args.state_command == "export":
+        status, body = _call(args, "GET", path)
+        if status != 200:
+            return _failed("state export", status, body)
+        print(json.dumps(body, indent=1, ensure_ascii=False))
+        return 0
+    status, body = _call(args, "PUT", path, json.loads(args.file.read_text(encoding="utf-8")))
+    if status != 200:
+        return _failed("state import", status, body)
+    print(f"placement {args.placement}: {body['imported']} counter groups imported")
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    try:
+        policy = json.loads(args.policy)
+    except json.JSONDecodeError as error:
+        print(f"decide evaluate: --policy is not JSON: {error}", file=sys.stderr)
+        return 2
+    status, body = _call(args, "POST", f"/v1/placements/{args.placement}/evaluate",
+                         {"policy": policy})  # fmt: skip
+    if status != 200:
+        return _failed("evaluate", status, body)
+    print(f"{body['decisions']} exposed decisions; logged policy's reward per decision "
+          f"{body['logged_policy_value']:.4g}")  # fmt: skip
+    for name in ("ips", "snips", "doubly_robust"):
+        low, high = body[name]["interval"]
+        print(f"  {name:<14}{body[name]['estimate']:.4g}  95% CI [{low:.4g}, {high:.4g}]")
+    return 0
+
+
+def _failed(what: str, status: int, body: Any) -> int:
+    error = body.get("error", {}) if isinstance(body, dict) else {}
+    print(f"decide {what}: {status} {error.get('message', body)}", file=sys.stderr)
+    for detail in error.get("details", []):
+        print(f"  {detail.get('field')}: {detail.get('reason')}", file=sys.stderr)
+    return 1
 
 
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> tuple[int, Any]:

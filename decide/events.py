@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from decide.config.checks import Checks, type_name
@@ -50,6 +51,24 @@ class Event:
     value: float | None
     currency: str | None
     channel: str | None
+
+    def export(self) -> dict[str, Any]:
+        """The event as a warehouse row (NDJSON export); the decision's fields, not its token."""
+        row: dict[str, Any] = {
+            "event_id": self.event_id, "type": self.type, "contact_id": self.contact_id,
+            "timestamp": datetime.fromtimestamp(self.at, UTC).isoformat().replace("+00:00", "Z"),
+        }  # fmt: skip
+        for name in ("value", "currency", "channel"):
+            if getattr(self, name) is not None:
+                row[name] = getattr(self, name)
+        if self.decision is not None:
+            d = self.decision
+            row["decision"] = {
+                "placement": d.placement, "message": d.message, "experiment": d.experiment,
+                "variation": d.variation, "segment": d.segment, "propensity": d.propensity,
+                "issued_at": d.issued_at, "nonce": d.nonce,
+            }  # fmt: skip
+        return row
 
     def arm_effect(self) -> tuple[str, float] | None:
         """What this event does to its decision's arm: ("exposure" | "reward", reward value)."""

@@ -278,6 +278,33 @@ def openapi_document() -> dict[str, Any]:
                 errors=(401, 403, 404, 503),
             ),
         },
+        "/v1/placements/{key}/evaluate": {
+            "parameters": _KEY,
+            "post": _op(
+                "Off-policy evaluation from the decision log: IPS, SNIPS and doubly robust "
+                "estimates (95% intervals) of a candidate {rule}, {weights} or bandit policy",
+                "read",
+                _OBJ,
+                {"type": "object", "required": ["policy"]},
+                (401, 403, 404, 422, 503),
+            ),
+        },
+        "/v1/placements/{key}/state": {
+            "parameters": _KEY,
+            "get": _op(
+                "Learned counters per segment (and daily buckets), to save",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 503),
+            ),
+            "put": _op(
+                "Replace the learned counters with a saved export",
+                "admin",
+                _OBJ,
+                _OBJ,
+                (401, 403, 404, 413, 422, 503),
+            ),
+        },
         "/v1/experiments": {"get": _op("All experiments", "read", _OBJ)},
         "/v1/experiments/{key}": {
             "parameters": _KEY,
@@ -340,6 +367,24 @@ def openapi_document() -> dict[str, Any]:
             ),
             "get": _op("One holdout", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a holdout", "admin", _OBJ, errors=(401, 403, 404, 503)),
+        },
+        "/v1/export/events": {
+            "get": _op(
+                "Events as NDJSON, oldest first; ?after=<X-Next-After>&limit=N",
+                "read",
+                _OBJ,
+                errors=(401, 403, 422, 503),
+            ),
+        },
+        "/v1/placements/{key}/decisions.ndjson": {
+            "parameters": _KEY,
+            "get": _op("The bandit decision log as NDJSON", "read", _OBJ, errors=(401, 403, 404)),
+        },
+        "/v1/experiments/{key}/exposures.ndjson": {
+            "parameters": _KEY,
+            "get": _op(
+                "Exposures of the current phase as NDJSON", "read", _OBJ, errors=(401, 403, 404)
+            ),
         },
         "/reports/experiments/{key}": {
             "parameters": _KEY,

@@ -33,7 +33,7 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return html.escape(str(value))
 
 
-def _pct(value: Any) -> str:
+def percent(value: Any) -> str:
     return "\u2013" if value is None else f"{100 * value:+.2f}%"
 
 
@@ -110,8 +110,9 @@ def experiment_page(
                 seq = absolute["sequential"]
                 rows.append(
                     f"<tr><td>{html.escape(variation['variation'])}</td><td>{variation['users']}</td>"
-                    f"<td>{_fmt(variation['mean'])}</td><td>{_pct(rel['estimate'])}</td>"
-                    f"<td>[{_pct(rel['fixed']['ci_lower'])}, {_pct(rel['fixed']['ci_upper'])}]</td>"
+                    f"<td>{_fmt(variation['mean'])}</td><td>{percent(rel['estimate'])}</td>"
+                    f"<td>[{percent(rel['fixed']['ci_lower'])}, "
+                    f"{percent(rel['fixed']['ci_upper'])}]</td>"
                     f"<td>{_fmt(absolute['fixed']['p_value'], 3)}</td>"
                     f"<td>{_fmt(seq['p_value'], 3)}</td>"
                     f"<td>{_fmt(absolute['bayesian']['chance_to_beat_control'], 3)}</td></tr>"

@@ -25,6 +25,7 @@ class Settings:
     batch_body_limit: int = 16 * MiB
     events_body_limit: int = 5 * MiB
     max_events: int = 10_000
+    event_log_max: int = 1_000_000  # events kept for export; 0 = none
     decision_log_max: int = 100_000  # per placement, for off-policy evaluation; 0 = no log
     redis_timeout_s: float = 0.25
     config_refresh_s: float = 0.5
@@ -56,6 +57,7 @@ class Settings:
             batch_body_limit=int(number("DECIDE_BATCH_BODY_LIMIT", 16 * MiB)),
             events_body_limit=int(number("DECIDE_EVENTS_BODY_LIMIT", 5 * MiB)),
             max_events=int(number("DECIDE_MAX_EVENTS", 10_000)),
+            event_log_max=int(number("DECIDE_EVENT_LOG_MAX", 1_000_000)),
             decision_log_max=int(number("DECIDE_DECISION_LOG_MAX", 100_000)),
             redis_timeout_s=number("DECIDE_REDIS_TIMEOUT_MS", 250) / 1000,
             config_refresh_s=number("DECIDE_CONFIG_REFRESH_MS", 500) / 1000,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -59,6 +60,9 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
             batch, experiments, event.contact_id, event.event_id, event.type, event.at,
             event.value, event.currency, rt.settings.dedup_window_s,
         )  # fmt: skip
+        if rt.settings.event_log_max:
+            batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
+                          "e", orjson.dumps(event.export()))  # fmt: skip
         contact_results.append(
             batch.script(
                 "apply_contact_event",

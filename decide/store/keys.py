@@ -43,7 +43,10 @@ CONFIG_VERSION = "{cfg}:version"
 PLACEMENTS = "{cfg}:placements"  # hash: placement key -> JSON document
 EXPERIMENTS = "{cfg}:experiments"  # hash: experiment key -> JSON document
 HOLDOUTS = "{cfg}:holdouts"  # hash: holdout key -> JSON document
-SIGNING_KEY = "{cfg}:signing_key"  # generated once when DECIDE_SIGNING_KEYS is not set
+SIGNING_KEY = "{cfg}:signing_key"
+# Every accepted or duplicate event, capped, for the NDJSON export (consumers dedup on event_id:
+# it is written with the batch, before Redis says which events were new).
+EVENT_LOG = "{log}:events"  # generated once when DECIDE_SIGNING_KEYS is not set
 
 
 # --- contacts ------------------------------------------------------------------------------

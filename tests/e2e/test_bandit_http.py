@@ -101,3 +101,31 @@ def test_forgetting_counts_into_daily_buckets(api, store: Store) -> None:
     daily = [k for k in client.keys("{p:hero}:arms:*") if b":day" in k]
     assert len(daily) == 1 and client.ttl(daily[0]) > 0
     assert sum(_weights(api).values()) == pytest.approx(1.0)
+
+
+def test_off_policy_evaluation_from_the_logs(make_client, store: Store, clock) -> None:
+    from decide.settings import Settings
+
+    api = make_client(Settings(config_refresh_s=0.05, seed=5))
+    placement = bandit_placement(algorithm="uniform")
+    assert api.put("/v1/placements/hero", json=placement).status_code == 201
+    rng = np.random.default_rng(9)
+    rates = {"a": 0.05, "b": 0.4, "c": 0.1}
+    for i in range(900):
+        body = decide(api, f"c-{i}", "hero")
+        arm, token = body["message"]["key"], body["decision_id"]
+        events = [event(f"i-{i}", "impression", f"c-{i}", token)]
+        if rng.random() < rates[arm]:
+            events.append(event(f"k-{i}", "click", f"c-{i}", token))
+        api.post("/v1/events", json={"events": events})
+    clock.advance(25 * 3600)  # every reward window has closed
+    always_b = api.post("/v1/placements/hero/evaluate", json={"policy": {"rule": "b"}}).json()
+    assert always_b["decisions"] == 900
+    for name in ("ips", "snips", "doubly_robust"):
+        low, high = always_b[name]["interval"]
+        assert low < 0.4 < high, (name, always_b[name])
+    assert always_b["snips"]["estimate"] > always_b["logged_policy_value"]
+    mixed = {"policy": {"weights": {"a": 1, "c": 1}}}
+    assert api.post("/v1/placements/hero/evaluate", json=mixed).json()["ips"]["estimate"] < 0.2
+    bad = api.post("/v1/placements/hero/evaluate", json={"policy": {"rule": "zzz"}})
+    assert bad.status_code == 422

@@ -157,3 +157,25 @@ def _answers(path: Path) -> bool:
             return True
         except OSError:
             return False
+
+
+def test_results_state_and_evaluate_commands(served: Served, tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "decide", *args, "--url", served.url],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    for i in range(30):
+        httpx.post(
+            served.url + "/v1/decide", json={"contact_id": f"c{i}", "placement": "homepage_hero"}
+        )
+    shown = cli("results", "hero_copy")
+    assert shown.returncode == 0, shown.stderr
+    assert "sample ratio p" in shown.stdout and "discount" in shown.stdout
+
+    exported = cli("state", "export", "homepage_hero")
+    assert exported.returncode == 0 and '"segments"' in exported.stdout
+    saved = tmp_path / "state.json"
+    saved.write_text(exported.stdout, encoding="utf-8")
+    restored = cli("state", "import", "homepage_hero", "-f", str(saved))
+    assert restored.returncode == 0, restored.stderr
+    assert cli("results", "nope").returncode == 1

@@ -1,0 +1,113 @@
+"""Save and restore a placement's learned state: `decide state export|import` (JSON)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from decide.bodies import read_json
+from decide.errors import Problem, invalid, not_found, unavailable
+from decide.responses import json_response
+from decide.routes.config import placement_key
+from decide.runtime import Runtime
+from decide.store import keys
+
+FIELDS = ("n", "sum", "sum_sq", "decided")
+
+
+def _placement(request: Request, scope: str) -> tuple[Runtime, str]:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, scope)
+    key = placement_key(request)
+    if key not in rt.snapshot.placements:
+        raise not_found("placement", key)
+    return rt, key
+
+
+async def export_state(request: Request) -> Response:
+    rt, key = _placement(request, "read")
+    prefix = keys.arm_stats(key, "")
+    try:
+        found = [
+            k.decode() async for k in rt.client.scan_iter(match=keys.glob_escape(prefix) + "*")
+        ]
+        names = sorted(found)
+        pipe = rt.client.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(name)
+        raw = await pipe.execute()
+    except (RedisError, OSError):
+        raise unavailable() from None
+    segments: dict[str, Any] = {}
+    daily: dict[str, Any] = {}
+    for name, counters in zip(names, raw, strict=True):
+        rest = name[len(prefix) :]
+        segment, _, day = rest.partition(":day")
+        arms: dict[str, dict[str, float]] = {}
+        for field, value in counters.items():
+            arm, _, stat = field.decode().rpartition(":")
+            arms.setdefault(arm, {})[stat] = float(value)
+        target = daily.setdefault(day, {}) if day else segments
+        target[keys.unescape(segment)] = arms
+    return json_response({"placement": key, "exported_at": time.time(), "segments": segments,
+                          "daily": daily})  # fmt: skip
+
+
+async def import_state(request: Request) -> Response:
+    """Replace the placement's counters with an export's, atomically (one slot, MULTI)."""
+    rt, key = _placement(request, "admin")
+    body = await read_json(request, rt.settings.batch_body_limit)
+    problems: list[Problem] = []
+    writes: dict[str, dict[str, float]] = {}
+    doc = body if isinstance(body, dict) else {}
+    for segment, arms in _mapping(doc.get("segments", {}), "segments", problems).items():
+        writes[keys.arm_stats(key, segment)] = _fields(arms, f"segments.{segment}", problems)
+    for day, segments in _mapping(doc.get("daily", {}), "daily", problems).items():
+        if not day.isdigit():
+            problems.append(Problem(f"daily.{day}", "must be an epoch day number"))
+            continue
+        for segment, arms in _mapping(segments, f"daily.{day}", problems).items():
+            name = keys.arm_stats_daily(key, segment, int(day))
+            writes[name] = _fields(arms, f"daily.{day}.{segment}", problems)
+    if not writes:
+        problems.append(Problem("segments", "nothing to import: send what export gave"))
+    if problems:
+        raise invalid(problems, "state")
+    try:
+        match = keys.glob_escape(keys.arm_stats(key, "")) + "*"
+        existing = [k async for k in rt.client.scan_iter(match=match)]
+        pipe = rt.client.pipeline(transaction=True)
+        if existing:
+            pipe.delete(*existing)
+        for name, fields in writes.items():
+            if fields:
+                pipe.hset(name, mapping=fields)
+        await pipe.execute()
+    except (RedisError, OSError):
+        raise unavailable() from None
+    rt.weights.clear()
+    return json_response({"placement": key, "imported": len(writes)})
+
+
+def _mapping(value: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        problems.append(Problem(path, "must be an object"))
+        return {}
+    return value
+
+
+def _fields(arms: Any, path: str, problems: list[Problem]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for arm, stats in _mapping(arms, path, problems).items():
+        for stat, value in _mapping(stats, f"{path}.{arm}", problems).items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if stat not in FIELDS or not number or not math.isfinite(value) or value < 0:
+                problems.append(Problem(f"{path}.{arm}.{stat}", f"must be one of {FIELDS}, >= 0"))
+                continue
+            out[f"{arm}:{stat}"] = float(value)
+    return out
