@@ -38,7 +38,7 @@ class BanditConfig:
     warmup: int = 0  # uniform until every bandit arm has at least this many trials
     epsilon: float = 0.1  # epsilon_greedy: share spread uniformly
     temperature: float = 0.1  # softmax, in reward units
-    prior_strength: float = 10.0  # hierarchical: cap on the population prior's pseudo-trials
+    prior_strength: float = 1000.0  # hierarchical: cap on the population prior's pseudo-trials
     stop_loss: float | None = None  # stop exploring when value remaining < stop_loss * best mean
     mc_draws: int = 2000  # Monte-Carlo draws behind Thompson propensities and the stop rule
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as distributions
+from scipy import stats as distributions  # type: ignore[import-untyped, unused-ignore]
 
 from bandits.stats import ArmStats
 

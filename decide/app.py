@@ -114,7 +114,10 @@ def create_app(
             checks.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await checks
-            await runtime.stop()
+            try:  # never hold a shutdown hostage to a store that stopped answering
+                await asyncio.wait_for(runtime.stop(), timeout=10)
+            except TimeoutError:
+                log.warning("the store connection did not close within 10 s")
 
     return Starlette(
         routes=ROUTES,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bandits.forgetting import decayed, windowed
-from bandits.hierarchical import shrink
+from bandits.hierarchical import prior_strength, shrink
 from bandits.policy import apply_safety, make_policy
 from bandits.stats import ArmStats
 from decide.config.bandit_policy import BanditPolicy
@@ -85,7 +85,11 @@ def arm_stats_of(raw: Mapping[bytes, bytes], arms: Sequence[str]) -> dict[str, A
 
 
 def stats_from(
-    results: Sequence[Any], reads: CounterReads, arms: Sequence[str], policy: BanditPolicy
+    results: Sequence[Any],
+    reads: CounterReads,
+    arms: Sequence[str],
+    policy: BanditPolicy,
+    strength: Mapping[str, float] | None = None,
 ) -> dict[str, ArmStats]:
     """The statistics the policy sees: forgotten over days if configured, and a segment's
     shrunk toward the population so a small segment starts from what everyone taught."""
@@ -100,18 +104,47 @@ def stats_from(
             [(age, arm_stats_of(results[p], arms)) for age, _, p in reads.days if p is not None],
             arms, policy,
         )  # fmt: skip
-        return stats_with_prior(own, population, policy)
+        return stats_with_prior(own, population, policy, strength)
     own = arm_stats_of(results[reads.segment], arms)
     if reads.population is None:
         return own
-    return stats_with_prior(own, arm_stats_of(results[reads.population], arms), policy)
+    return stats_with_prior(own, arm_stats_of(results[reads.population], arms), policy, strength)
+
+
+# Until the between-segment spread has been estimated, the population prior is worth this
+# many trials per arm (or the configured cap, if lower).
+UNESTIMATED_STRENGTH = 10.0
 
 
 def stats_with_prior(
-    own: Mapping[str, ArmStats], population: Mapping[str, ArmStats], policy: BanditPolicy
+    own: Mapping[str, ArmStats],
+    population: Mapping[str, ArmStats],
+    policy: BanditPolicy,
+    strength: Mapping[str, float] | None = None,
 ) -> dict[str, ArmStats]:
-    """A segment's statistics shrunk toward the population's (hierarchical prior)."""
-    return shrink(own, population, policy.config.prior_strength)
+    """A segment's statistics shrunk toward the population's (hierarchical prior). `strength`
+    is the per-arm estimate from every segment (`prior_strength`), capped by the config."""
+    if strength is None:
+        return shrink(own, population, min(policy.config.prior_strength, UNESTIMATED_STRENGTH))
+    return shrink(own, population, strength)
+
+
+async def estimate_strength(
+    client: Any, placement: str, arms: Sequence[str], cap: float
+) -> dict[str, float]:
+    """Method-of-moments prior strength per arm from all of a placement's segments: how alike
+    the segments really are decides how much a small one borrows from the population."""
+    prefix = keys.arm_stats(placement, "")
+    names = [
+        k.decode()
+        async for k in client.scan_iter(match=keys.glob_escape(prefix) + "?*", count=1000)
+    ]
+    segments = [n for n in names if ":" not in n[len(prefix) :]]  # not the daily buckets
+    pipe = client.pipeline(transaction=False)
+    for name in segments:
+        pipe.hgetall(name)
+    rows = [arm_stats_of(raw, arms) for raw in await pipe.execute()]
+    return prior_strength(rows, cap) if len(rows) >= 2 else {}
 
 
 def _forget(
@@ -140,6 +173,8 @@ class WeightsCache:
     def __init__(self, max_entries: int = 10_000) -> None:
         self._entries: dict[tuple[Any, ...], tuple[float, dict[str, float]]] = {}
         self.max_entries = max_entries
+        self.strengths: dict[str, dict[str, float]] = {}  # per segmented placement
+        self.strengths_at: dict[str, float] = {}
 
     def get(self, key: tuple[Any, ...], now: float, refresh_s: float) -> dict[str, float] | None:
         entry = self._entries.get(key)
@@ -149,6 +184,8 @@ class WeightsCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self.strengths.clear()
+        self.strengths_at.clear()
 
     def put(self, key: tuple[Any, ...], now: float, weights: dict[str, float]) -> None:
         if len(self._entries) >= self.max_entries:
@@ -195,7 +232,9 @@ def weights_for(
     assert policy is not None and read.counters is not None
     if not read.arms:
         return {}
-    weights = compute_weights(policy, stats_from(results, read.counters, read.arms, policy), rng)
+    strength = cache.strengths.get(placement.key)
+    stats = stats_from(results, read.counters, read.arms, policy, strength)
+    weights = compute_weights(policy, stats, rng)
     cache.put(read.cache_key, now, weights)
     return weights
 

@@ -15,7 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from decide.bandit_serving import WeightsCache
+from decide.bandit_serving import WeightsCache, estimate_strength
 from decide.config.snapshot import EMPTY, Snapshot
 from decide.settings import Settings
 from decide.store import keys
@@ -24,6 +24,7 @@ from decide.store.scripts import Scripts
 from decide.tokens import Signer, parse_keys
 
 log = logging.getLogger("decide")
+STRENGTH_REFRESH_S = 10.0
 
 
 def connect(url: str, timeout_s: float) -> aioredis.Redis:
@@ -55,13 +56,46 @@ class Runtime:
         self._refresher: asyncio.Task[None] | None = None
         self.rng = np.random.default_rng(settings.seed)
         self.weights = WeightsCache()
+        self._estimating: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._store_down_logged = False
+
+    def estimate_strength_soon(self, placement: str, arms: tuple[str, ...], cap: float) -> None:
+        """Re-estimate a segmented placement's prior strength in the background, at most
+        every STRENGTH_REFRESH_S: it reads every segment, which no decision should wait for."""
+        cache = self.weights
+        now = time.monotonic()  # operational cadence, not decision time: the real clock
+        if (
+            placement in self._estimating
+            or now - cache.strengths_at.get(placement, 0) < STRENGTH_REFRESH_S
+        ):
+            return
+        self._estimating.add(placement)
+        cache.strengths_at[placement] = now
+
+        async def estimate() -> None:
+            try:
+                strength = await estimate_strength(self.client, placement, arms, cap)
+                if strength:
+                    cache.strengths[placement] = strength
+                else:  # fewer than two segments yet: look again in a second
+                    cache.strengths_at[placement] = now - STRENGTH_REFRESH_S + 1.0
+            except (RedisError, OSError) as error:
+                log.warning("prior strength of %s not estimated: %s", placement, error)
+            finally:
+                self._estimating.discard(placement)
+
+        task = asyncio.create_task(estimate())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         await self.refresh()
         self._refresher = asyncio.create_task(self._refresh_forever())
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -87,6 +87,9 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
         if holdout is not None:
             choice = decisions.held_out(placement, holdout.key)
         elif bandit_read is not None:
+            if bandit_read.segment and placement.bandit is not None:
+                cap = placement.bandit.config.prior_strength
+                rt.estimate_strength_soon(placement.key, tuple(placement.messages), cap)
             weights = bandit_serving.weights_for(
                 bandit_read, read, placement, rt.weights, rt.rng, now
             )

@@ -136,5 +136,6 @@ async def _target(
         population = bandit_serving.arm_stats_of(
             await rt.client.hgetall(keys.arm_stats(placement.key, "")), arms
         )
-        own = bandit_serving.stats_with_prior(own, population, policy)
+        strength = rt.weights.strengths.get(placement.key)
+        own = bandit_serving.stats_with_prior(own, population, policy, strength)
     return bandit_serving.compute_weights(policy, own, rt.rng)

@@ -46,8 +46,9 @@ async def placement_stats(request: Request) -> Response:
         summary = summarize(stats, reward, rt.rng)
         weights: dict[str, float] = {}
         if bandit is not None:
+            strength = rt.weights.strengths.get(key)
             seen = stats if not segment else bandit_serving.stats_with_prior(
-                stats, bandit_serving.arm_stats_of(raw[0], arms), bandit
+                stats, bandit_serving.arm_stats_of(raw[0], arms), bandit, strength
             )  # fmt: skip
             weights = bandit_serving.compute_weights(bandit, seen, rt.rng)
         decided = {
@@ -69,6 +70,10 @@ async def placement_stats(request: Request) -> Response:
     body: dict[str, Any] = {"placement": key, "policy": placement.policy, "reward": reward}
     if bandit is not None:
         body["algorithm"] = bandit.config.algorithm
+        if bandit.segment_by:
+            body["segment_by"] = bandit.segment_by
+            # pseudo-trials the population prior is worth per arm (None: not estimated yet)
+            body["prior_strength"] = rt.weights.strengths.get(key)
         if bandit.daily:
             body["note"] = "trials and rewards are all-time; weights use the forgetting window"
     return json_response(body | {"segments": out})

@@ -129,3 +129,24 @@ def test_off_policy_evaluation_from_the_logs(make_client, store: Store, clock) -
     assert api.post("/v1/placements/hero/evaluate", json=mixed).json()["ips"]["estimate"] < 0.2
     bad = api.post("/v1/placements/hero/evaluate", json={"policy": {"rule": "zzz"}})
     assert bad.status_code == 422
+
+
+def test_segments_borrow_as_much_as_they_are_alike(api, store: Store) -> None:
+    placement = bandit_placement(segment_by="contact.locale")
+    assert api.put("/v1/placements/hero", json=placement).status_code == 201
+    for i in range(60):
+        body = decide(api, f"c-{i}", "hero", attributes={"locale": ["fa", "en", "he"][i % 3]})
+        api.post(
+            "/v1/events",
+            json={"events": [event(f"i-{i}", "impression", f"c-{i}", body["decision_id"])]},
+        )
+    import time
+
+    deadline = time.monotonic() + 5
+    strength = None
+    while strength is None and time.monotonic() < deadline:
+        decide(api, "probe", "hero", attributes={"locale": "ru"})  # schedules the estimate
+        strength = api.get("/v1/placements/hero/stats").json()["prior_strength"]
+        time.sleep(0.05)
+    assert strength is not None and set(strength) <= set(ARMS)
+    assert all(0 <= value <= 1000 for value in strength.values())
