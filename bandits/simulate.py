@@ -14,6 +14,7 @@ at scale. (With ``refresh_every > 1`` it would play one sampled arm for a whole 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,7 @@ class SimulationResult:
     # (rounds,) share of replicates whose leader, the arm with the highest posterior mean in the
     # visitor's segment (own statistics, after forgetting), is the arm best at that round
     leader_share: FloatArray
+    regret_curve: FloatArray  # (rounds,) mean cumulative regret over replicates after each round
 
 
 @dataclass
@@ -95,7 +97,12 @@ def _weights(
     return policy_weights(policy, n2, s2, s2, rng, control).reshape(shape)
 
 
-def simulate(env: Environment, sim: Simulation, rng: np.random.Generator) -> SimulationResult:
+def simulate(
+    env: Environment,
+    sim: Simulation,
+    rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
     """Run ``sim.seeds`` replicates of ``sim.rounds`` decisions in ``env``.
 
     Hierarchical pooling is on when the environment has several segments and
@@ -122,6 +129,8 @@ def simulate(env: Environment, sim: Simulation, rng: np.random.Generator) -> Sim
     regret = np.zeros(seeds)
     best_share = np.zeros(sim.rounds)
     leader_share = np.zeros(sim.rounds)
+    curve = np.zeros(sim.rounds)
+    report_every = max(1, sim.rounds // 100)
     current = np.full((seeds, segments, arms), 1.0 / arms)
 
     for t in range(sim.rounds):
@@ -149,6 +158,9 @@ def simulate(env: Environment, sim: Simulation, rng: np.random.Generator) -> Sim
         best = rates.max(axis=1)
         chosen = rates[seg, arm]
         regret += best[seg] - chosen
+        curve[t] = regret.mean()
+        if progress is not None and (t + 1) % report_every == 0:
+            progress(t + 1, sim.rounds)
         best_share[t] = float(np.mean(chosen == best[seg]))
         leader = _leader(*(x[rows, seg] for x in state.effective()))
         leader_share[t] = float(np.mean(rates[seg, leader] == best[seg]))
@@ -164,7 +176,7 @@ def simulate(env: Environment, sim: Simulation, rng: np.random.Generator) -> Sim
         if t >= sim.delay:
             state.s[rows, pending_seg[slot], pending_arm[slot]] += pending_reward[slot]
         pending_seg[slot], pending_arm[slot], pending_reward[slot] = seg, arm, reward
-    return SimulationResult(regret, best_share, leader_share)
+    return SimulationResult(regret, best_share, leader_share, curve)
 
 
 def _leader(n: FloatArray, s: FloatArray) -> IntArray:

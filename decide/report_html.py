@@ -43,9 +43,11 @@ def line_chart(
     band: Sequence[tuple[float, float, float]] = (),
     y_format: str = "{:.3g}",
     zero_line: bool = False,
+    x_format: str | None = None,  # e.g. "round {:.0f}"; None: x is an epoch day, shown as a date
 ) -> str:
     """An SVG line chart over days: one line per series, an optional shaded interval band."""
-    width, height, pad, legend = 720, 260, 48, 90
+    legend = max(90, 7 * max((len(name) for name in series), default=0))
+    width, height, pad = 640 + legend, 260, 56
     xs = [x for pts in series.values() for x, _ in pts] + [b[0] for b in band]
     ys = [y for pts in series.values() for _, y in pts] + [v for b in band for v in b[1:]]
     ys = [y for y in ys if math.isfinite(y)] + ([0.0] if zero_line else [])
@@ -67,9 +69,13 @@ def line_chart(
     for y in (y0, (y0 + y1) / 2, y1):
         parts.append(f'<text x="{pad - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">'
                      f"{html.escape(y_format.format(y))}</text>")  # fmt: skip
-    parts.append(f'<text x="{pad}" y="{height - pad + 18}">{_date(x0)}</text>')
+
+    def label(x: float) -> str:
+        return html.escape(x_format.format(x)) if x_format else _date(x)
+
+    parts.append(f'<text x="{pad}" y="{height - pad + 18}">{label(x0)}</text>')
     right = pad + plot_w
-    parts.append(f'<text x="{right}" y="{height - pad + 18}" text-anchor="end">{_date(x1)}</text>')
+    parts.append(f'<text x="{right}" y="{height - pad + 18}" text-anchor="end">{label(x1)}</text>')
     if zero_line and y0 < 0 < y1:
         parts.append(f'<line x1="{pad}" x2="{right}" y1="{sy(0):.1f}" y2="{sy(0):.1f}" '
                      'stroke="#57606a" stroke-dasharray="4 3"/>')  # fmt: skip

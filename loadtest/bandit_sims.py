@@ -71,11 +71,43 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     sys.stdout.flush()
 
 
-def timed(label: str, run: Callable[[], SimulationResult]) -> SimulationResult:
+CURVES: dict[str, FloatArray] = {}  # label -> mean cumulative regret per round, for --plot
+
+
+def progress_bar(label: str) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        filled = 30 * done // total
+        bar = "#" * filled + "." * (30 - filled)
+        end = "\n" if done == total else ""
+        print(
+            f"\r  {label} [{bar}] {100 * done // total:3d}%", end=end, file=sys.stderr, flush=True
+        )
+
+    return show
+
+
+def timed(
+    label: str, run: Callable[[Callable[[int, int], None]], SimulationResult]
+) -> SimulationResult:
     start = time.perf_counter()
-    result = run()
+    result = run(progress_bar(label))
     print(f"  {label}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    CURVES[label] = result.regret_curve
     return result
+
+
+def write_plot(path: str) -> None:
+    """Regret curves (mean over seeds) as an SVG, drawn with the report pages' chart."""
+    from decide.report_html import line_chart
+
+    series = {}
+    for label, curve in CURVES.items():
+        step = max(1, len(curve) // 200)
+        series[label] = [(float(t + 1), float(curve[t])) for t in range(step - 1, len(curve), step)]
+    svg = line_chart("Mean cumulative regret by round", series, x_format="round {:.0f}")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(f"<!doctype html><meta charset='utf-8'><body>{svg}</body>")
+    print(f"regret curves written to {path}", file=sys.stderr)
 
 
 # --- MABWiser (benchmark-only dependency, imported lazily in the worker) ----------------------
@@ -139,7 +171,9 @@ def check_regret(args: argparse.Namespace) -> None:
     def run(config: BanditConfig, refresh_every: int = 1) -> FloatArray:
         sim = Simulation(config, args.rounds, args.seeds, refresh_every=refresh_every)
         label = f"{config.algorithm} mc_draws={config.mc_draws} refresh={refresh_every}"
-        return timed(label, lambda: simulate(env, sim, np.random.default_rng(args.seed))).regret
+        return timed(
+            label, lambda show: simulate(env, sim, np.random.default_rng(args.seed), show)
+        ).regret
 
     ours = run(BanditConfig(mc_draws=1))
     batched = run(BanditConfig(), refresh)
@@ -252,7 +286,8 @@ def check_drift(args: argparse.Namespace) -> None:
             config, rounds, args.seeds, discount_per_day=discount, rounds_per_day=DECISIONS_PER_DAY
         )
         return timed(
-            f"drift discount={discount}", lambda: simulate(e, sim, np.random.default_rng(args.seed))
+            f"drift discount={discount}",
+            lambda show: simulate(e, sim, np.random.default_rng(args.seed), show),
         )
 
     plain = run(env, args.rounds, 1.0)
@@ -392,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20251125, help="policy RNG seed")
     parser.add_argument("--env-seed", type=int, default=1, help="reward-stream seed")
     parser.add_argument("--only", choices=sorted(CHECKS), action="append", help="run some checks")
+    parser.add_argument("--plot", metavar="FILE.svg", help="write the regret curves here")
     args = parser.parse_args(argv)
     if args.mabwiser_seeds is None:
         args.mabwiser_seeds = args.seeds
@@ -402,6 +438,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for name in args.only or list(CHECKS):
         CHECKS[name](args)
+    if args.plot:
+        write_plot(args.plot)
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
     return 0
 
