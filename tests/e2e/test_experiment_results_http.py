@@ -117,3 +117,22 @@ def test_the_report_page_is_self_contained(api, store: Store) -> None:
     assert "<svg" in text and "Cumulative lift on click" in text and "<td>b</td>" in text
     assert "http://" not in text and "https://" not in text and "<script" not in text  # offline
     assert body["assignment"]["experiment"] == "subject"
+
+
+def test_cuped_uses_behaviour_before_exposure(api, store: Store) -> None:
+    _setup(api)
+    rng = np.random.default_rng(2)
+    for i in range(200):
+        before = int(rng.poisson(2))  # a contact's clicks before it saw the experiment
+        history = [event(f"h{i}-{j}", "click", f"c-{i}") for j in range(before)]
+        if history:
+            api.post("/v1/events", json={"events": history})
+        decide(api, f"c-{i}", "news")
+        after = [event(f"a{i}-{j}", "click", f"c-{i}") for j in range(int(rng.poisson(1 + before)))]
+        if after:
+            api.post("/v1/events", json={"events": after})
+    results = api.get("/v1/experiments/subject/results").json()
+    (clicks,) = [m for m in results["analysis"]["metrics"] if m["metric"] == "clicks"]
+    assert clicks["kind"] == "cuped"
+    (variation,) = clicks["variations"]
+    assert variation["cuped"]["variance_reduction"] > 0.2  # the history explains much of it
