@@ -38,7 +38,7 @@ ROUTES = [
     Route("/v1/decide", decide.decide, methods=["POST"]),
     Route("/v1/events", events.post_events, methods=["POST"]),
     Route("/v1/placements", partial(config.list_config, kind="placements"), methods=["GET"]),
-    Route("/v1/placements/{key}", config.put_placement, methods=["PUT"]),
+    Route("/v1/placements/{key}", partial(config.put_config, kind="placements"), methods=["PUT"]),
     Route("/v1/placements/{key}", partial(config.get_config, kind="placements"), methods=["GET"]),
     Route(
         "/v1/placements/{key}", partial(config.delete_config, kind="placements"), methods=["DELETE"]
@@ -48,7 +48,7 @@ ROUTES = [
     Route("/v1/placements/{key}/state", state.export_state, methods=["GET"]),
     Route("/v1/placements/{key}/state", state.import_state, methods=["PUT"]),
     Route("/v1/experiments", partial(config.list_config, kind="experiments"), methods=["GET"]),
-    Route("/v1/experiments/{key}", config.put_experiment, methods=["PUT"]),
+    Route("/v1/experiments/{key}", partial(config.put_config, kind="experiments"), methods=["PUT"]),
     Route("/v1/experiments/{key}", partial(config.get_config, kind="experiments"), methods=["GET"]),
     Route(
         "/v1/experiments/{key}",
@@ -61,7 +61,7 @@ ROUTES = [
     Route("/v1/experiments/{key}/log", results.action_log, methods=["GET"]),
     Route("/v1/experiments/{key}/rollout", config.rollout_experiment, methods=["POST"]),
     Route("/v1/holdouts", partial(config.list_config, kind="holdouts"), methods=["GET"]),
-    Route("/v1/holdouts/{key}", config.put_holdout, methods=["PUT"]),
+    Route("/v1/holdouts/{key}", partial(config.put_config, kind="holdouts"), methods=["PUT"]),
     Route("/v1/holdouts/{key}", partial(config.get_config, kind="holdouts"), methods=["GET"]),
     Route("/v1/holdouts/{key}", partial(config.delete_config, kind="holdouts"), methods=["DELETE"]),
     Route("/v1/export/events", export.export_events, methods=["GET"]),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import orjson
 
@@ -14,6 +15,7 @@ from decide.config.placements import Placement, parse_placement
 from decide.errors import ApiError
 
 log = logging.getLogger("decide.config")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,28 +38,25 @@ def build_snapshot(
 ) -> Snapshot:
     """Compile stored documents; one that no longer validates is skipped and logged, never
     allowed to take the other placements down with it."""
-    compiled_placements: dict[str, Placement] = {}
-    for raw_key, raw_doc in placements.items():
+    return Snapshot(
+        version,
+        _compile("placement", placements, parse_placement),
+        _compile("experiment", experiments, parse_experiment),
+        _compile("holdout", holdouts or {}, parse_holdout),
+    )
+
+
+def _compile(
+    kind: str, stored: Mapping[bytes, bytes], parse: Callable[[str, Any], T]
+) -> dict[str, T]:
+    compiled: dict[str, T] = {}
+    for raw_key, raw_doc in stored.items():
         key = raw_key.decode()
         try:
-            compiled_placements[key] = parse_placement(key, _document(raw_doc))
+            compiled[key] = parse(key, _document(raw_doc))
         except (ApiError, ValueError) as error:
-            log.error("stored placement %r is invalid and is not served: %s", key, error)
-    compiled_experiments: dict[str, Experiment] = {}
-    for raw_key, raw_doc in experiments.items():
-        key = raw_key.decode()
-        try:
-            compiled_experiments[key] = parse_experiment(key, _document(raw_doc))
-        except (ApiError, ValueError) as error:
-            log.error("stored experiment %r is invalid and is not served: %s", key, error)
-    compiled_holdouts: dict[str, Holdout] = {}
-    for raw_key, raw_doc in (holdouts or {}).items():
-        key = raw_key.decode()
-        try:
-            compiled_holdouts[key] = parse_holdout(key, _document(raw_doc))
-        except (ApiError, ValueError) as error:
-            log.error("stored holdout %r is invalid and is not applied: %s", key, error)
-    return Snapshot(version, compiled_placements, compiled_experiments, compiled_holdouts)
+            log.error("stored %s %r is invalid and is not served: %s", kind, key, error)
+    return compiled
 
 
 def stored_version(raw_doc: bytes) -> tuple[int, dict[str, object]]:

@@ -52,13 +52,6 @@ async def _guard(coro: Any) -> Any:
         raise unavailable() from None
 
 
-async def put_placement(request: Request) -> Response:
-    rt = _runtime(request, "admin")
-    key = placement_key(request)
-    body = await read_json(request, rt.settings.body_limit)
-    return _stored_response(*await store_placement(rt, key, body, _expected_version(request)))
-
-
 async def store_placement(
     rt: Runtime, key: str, body: Any, expected: str = ""
 ) -> tuple[bool, int, dict[str, Any]]:
@@ -68,13 +61,6 @@ async def store_placement(
     if experiment is not None:
         _check_messages(experiment, placement, "policy.experiment")
     return await _put(rt, "placements", key, dict(placement.document), expected)
-
-
-async def put_experiment(request: Request) -> Response:
-    rt = _runtime(request, "admin")
-    key = placement_key(request)
-    body = await read_json(request, rt.settings.body_limit)
-    return _stored_response(*await store_experiment(rt, key, body, _expected_version(request)))
 
 
 async def stop_experiment(request: Request) -> Response:
@@ -132,13 +118,6 @@ def _check_messages(experiment: Experiment, placement: Placement, field: str) ->
         raise invalid(problems, "experiment" if field == "variations" else "placement")
 
 
-async def put_holdout(request: Request) -> Response:
-    rt = _runtime(request, "admin")
-    key = placement_key(request)
-    body = await read_json(request, rt.settings.body_limit)
-    return _stored_response(*await store_holdout(rt, key, body, _expected_version(request)))
-
-
 async def store_holdout(
     rt: Runtime, key: str, body: Any, expected: str = ""
 ) -> tuple[bool, int, dict[str, Any]]:
@@ -146,12 +125,19 @@ async def store_holdout(
 
 
 async def store_document(
-    rt: Runtime, kind: str, key: str, body: Any
+    rt: Runtime, kind: str, key: str, body: Any, expected: str = ""
 ) -> tuple[bool, int, dict[str, Any]]:
-    """Validate and store one document of a config file (`decide apply`, the demo)."""
+    """Validate and store one configuration document: (created, version, document)."""
     store = {"placements": store_placement, "experiments": store_experiment,
              "holdouts": store_holdout}[kind]  # fmt: skip
-    return await store(rt, key, body)
+    return await store(rt, key, body, expected)
+
+
+async def put_config(request: Request, kind: Kind) -> Response:
+    rt = _runtime(request, "admin")
+    key = placement_key(request)
+    body = await read_json(request, rt.settings.body_limit)
+    return _stored_response(*await store_document(rt, kind, key, body, _expected_version(request)))
 
 
 async def _put(
