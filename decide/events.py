@@ -14,18 +14,6 @@ from decide.decisions import contact_id_of, parse_time
 from decide.tokens import Decision, Signer, TokenError
 
 EXPOSURE_TYPES = frozenset({"impression", "delivered"})
-KNOWN_TYPES = (
-    "impression",
-    "delivered",
-    "open",
-    "click",
-    "conversion",
-    "purchase",
-    "revenue",
-    "unsubscribe",
-    "bounced",
-    "complained",
-)
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 EVENT_FIELDS = {
     "event_id",

@@ -60,9 +60,6 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
             batch, experiments, event.contact_id, event.event_id, event.type, event.at,
             event.value, event.currency, rt.settings.dedup_window_s,
         )  # fmt: skip
-        if rt.settings.event_log_max:
-            batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
-                          "e", orjson.dumps(event.export()))  # fmt: skip
         contact_results.append(
             batch.script(
                 "apply_contact_event",
@@ -73,6 +70,12 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
                 [event.type, event.at, rt.settings.dedup_window_s],
             )
         )
+    if rt.settings.event_log_max and events:
+        # One stream entry per request (its events as NDJSON): a command per event cost ~40% of
+        # the event throughput. MAXLEN counts entries, so the cap is in batches.
+        rows = b"".join(orjson.dumps(event.export()) + b"\n" for event in events)
+        batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
+                      "n", len(events), "e", rows)  # fmt: skip
     try:
         results = await batch.execute(rt.client)
     except (RedisError, OSError):

@@ -48,12 +48,25 @@ def _ndjson(rows: list[bytes], next_after: str | None) -> Response:
 
 async def export_events(request: Request) -> Response:
     """GET /v1/export/events?after=<id>&limit=N: one event per line, oldest first; page on
-    with the X-Next-After header. Consumers dedup on event_id (retries are logged too)."""
+    with the X-Next-After header. Consumers dedup on event_id (retries are logged too).
+    Events are stored a request at a time, so a page ends on a request boundary: it holds at
+    least `limit` events when that many remain (a little more if a request straddles it)."""
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "read")
     start, limit = _page(request)
-    entries, last = await _stream(rt, keys.EVENT_LOG, start, limit)
-    return _ndjson([fields[b"e"] for _, fields in entries], last)
+    rows: list[bytes] = []
+    last: str | None = None
+    while len(rows) < limit:
+        entries, _ = await _stream(rt, keys.EVENT_LOG, start, 100)
+        if not entries:
+            break
+        for entry_id, fields in entries:
+            rows.extend(fields[b"e"].splitlines())
+            last = entry_id.decode()
+            if len(rows) >= limit:
+                break
+        start = "(" + entries[-1][0].decode()
+    return _ndjson(rows, last if len(rows) >= limit else None)
 
 
 async def export_decisions(request: Request) -> Response:
