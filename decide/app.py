@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from decide import auto_winner
+from decide.config.files import KINDS
 from decide.errors import ApiError
 from decide.responses import api_error_handler, json_response
 from decide.routes import (
@@ -34,39 +35,34 @@ from decide.settings import Settings
 
 log = logging.getLogger("decide")
 
+
+def _config_routes(kind: str) -> list[Route]:
+    """The same verbs for every kind of configuration document."""
+    one = f"/v1/{kind}/{{key}}"
+    return [
+        Route(f"/v1/{kind}", partial(config.list_config, kind=kind), methods=["GET"]),
+        Route(one, partial(config.put_config, kind=kind), methods=["PUT"]),
+        Route(one, partial(config.get_config, kind=kind), methods=["GET"]),
+        Route(one, partial(config.delete_config, kind=kind), methods=["DELETE"]),
+    ]
+
+
 ROUTES = [
     Route("/v1/decide", decide.decide, methods=["POST"]),
     Route("/v1/events", events.post_events, methods=["POST"]),
-    Route("/v1/placements", partial(config.list_config, kind="placements"), methods=["GET"]),
-    Route("/v1/placements/{key}", partial(config.put_config, kind="placements"), methods=["PUT"]),
-    Route("/v1/placements/{key}", partial(config.get_config, kind="placements"), methods=["GET"]),
-    Route(
-        "/v1/placements/{key}", partial(config.delete_config, kind="placements"), methods=["DELETE"]
-    ),
+    *(route for kind in KINDS for route in _config_routes(kind)),
     Route("/v1/placements/{key}/stats", stats.placement_stats, methods=["GET"]),
     Route("/v1/placements/{key}/evaluate", evaluate.evaluate, methods=["POST"]),
     Route("/v1/placements/{key}/state", state.export_state, methods=["GET"]),
     Route("/v1/placements/{key}/state", state.import_state, methods=["PUT"]),
-    Route("/v1/experiments", partial(config.list_config, kind="experiments"), methods=["GET"]),
-    Route("/v1/experiments/{key}", partial(config.put_config, kind="experiments"), methods=["PUT"]),
-    Route("/v1/experiments/{key}", partial(config.get_config, kind="experiments"), methods=["GET"]),
-    Route(
-        "/v1/experiments/{key}",
-        partial(config.delete_config, kind="experiments"),
-        methods=["DELETE"],
-    ),
+    Route("/v1/placements/{key}/decisions.ndjson", export.export_decisions, methods=["GET"]),
     Route("/v1/experiments/{key}/stop", config.stop_experiment, methods=["POST"]),
+    Route("/v1/experiments/{key}/rollout", config.rollout_experiment, methods=["POST"]),
     Route("/v1/experiments/{key}/results", results.results, methods=["GET"]),
     Route("/v1/experiments/{key}/check", results.check_now, methods=["POST"]),
     Route("/v1/experiments/{key}/log", results.action_log, methods=["GET"]),
-    Route("/v1/experiments/{key}/rollout", config.rollout_experiment, methods=["POST"]),
-    Route("/v1/holdouts", partial(config.list_config, kind="holdouts"), methods=["GET"]),
-    Route("/v1/holdouts/{key}", partial(config.put_config, kind="holdouts"), methods=["PUT"]),
-    Route("/v1/holdouts/{key}", partial(config.get_config, kind="holdouts"), methods=["GET"]),
-    Route("/v1/holdouts/{key}", partial(config.delete_config, kind="holdouts"), methods=["DELETE"]),
-    Route("/v1/export/events", export.export_events, methods=["GET"]),
-    Route("/v1/placements/{key}/decisions.ndjson", export.export_decisions, methods=["GET"]),
     Route("/v1/experiments/{key}/exposures.ndjson", export.export_exposures, methods=["GET"]),
+    Route("/v1/export/events", export.export_events, methods=["GET"]),
     Route("/reports/experiments/{key}", reports.experiment_report, methods=["GET"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
