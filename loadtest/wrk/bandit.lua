@@ -1,0 +1,8 @@
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"contact_id":"b-' .. counter .. '","placement":"hero_bandit","attributes":{"locale":"fa"}}'
+  return wrk.format(nil, "/v1/decide", nil, body)
+end
