@@ -5,8 +5,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import redis
 
@@ -79,7 +82,7 @@ class EmbeddedServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C meant for decide must not kill Redis mid-write
-            preexec_fn=_die_with_parent,
+            preexec_fn=_preexec(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -148,11 +151,27 @@ class EmbeddedServer:
         self.stop()
 
 
-def _die_with_parent() -> None:
-    """Linux: the server gets SIGTERM if decide itself dies, even by SIGKILL."""
+def _load_prctl() -> Callable[[int, int], int] | None:
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        return cast(Callable[[int, int], int], ctypes.CDLL("libc.so.6", use_errno=True).prctl)
     except (OSError, AttributeError):
-        pass  # elsewhere, decide's own shutdown stops it
+        return None  # not Linux: decide's own shutdown stops the server
+
+
+# Resolved once, here: the code that runs between fork and exec must not import or allocate.
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if decide itself dies, even by SIGKILL."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _preexec() -> Callable[[], None] | None:
+    """Only from a single-threaded process (`decide serve` starts the server before any
+    thread): running Python between fork and exec is unsafe when other threads exist."""
+    return _die_with_parent if threading.active_count() == 1 else None
