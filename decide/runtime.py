@@ -20,7 +20,7 @@ from decide.config.snapshot import EMPTY, Snapshot
 from decide.settings import Settings
 from decide.store import keys
 from decide.store.config_store import ConfigStore
-from decide.store.scripts import Scripts
+from decide.store.scripts import Pipeliner, Scripts
 from decide.tokens import Signer, parse_keys
 
 log = logging.getLogger("decide")
@@ -47,6 +47,7 @@ class Runtime:
         self.clock = clock
         self.client = connect(redis_url, settings.redis_timeout_s)
         self.scripts = Scripts()
+        self.pipeliner = Pipeliner(self.client)
         self.config = ConfigStore(self.client, self.scripts)
         self.snapshot: Snapshot = EMPTY
         self.signer: Signer | None = None

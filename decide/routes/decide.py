@@ -66,7 +66,7 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
             gather, rt.weights, placement, snapshot.version, req.contact_id, arms, segment, now
         )
     try:
-        read = await gather.execute(rt.client)
+        read = await gather.execute(rt.pipeliner)
         degraded = any(isinstance(r, Exception) for r in read)
     except (RedisError, OSError):
         read, degraded = [], True
@@ -210,7 +210,7 @@ async def _record(
         count_outcome(batch, token, "exposure", token.issued_at, 0.0, token.issued_at,
                       rt.settings.decision_log_max)  # fmt: skip
     try:
-        results = await batch.execute(rt.client)
+        results = await batch.execute(rt.pipeliner)
     except (RedisError, OSError) as error:
         log.warning("decision not recorded: %s", error)
         return False

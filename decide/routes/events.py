@@ -77,7 +77,7 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
                       "n", len(events), "e", rows)  # fmt: skip
     try:
-        results = await batch.execute(rt.client)
+        results = await batch.execute(rt.pipeliner)
     except (RedisError, OSError):
         raise unavailable() from None
     if any(isinstance(r, Exception) for r in results):

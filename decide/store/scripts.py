@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -53,11 +55,13 @@ class Batch:
         self.ops.append((name, args))
         return len(self.ops) - 1
 
-    async def execute(self, client: aioredis.Redis) -> list[Any]:
+    async def execute(self, target: aioredis.Redis | Pipeliner) -> list[Any]:
         """Results in order; a failed command's result is its exception (callers decide)."""
         if not self.ops:
             return []
-        results = await _run(client, self.ops)
+        run = target.run if isinstance(target, Pipeliner) else partial(_run, target)
+        client = target.client if isinstance(target, Pipeliner) else target
+        results = await run(self.ops)
         missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
         if missing:
             await self.scripts.load(client)
@@ -72,3 +76,47 @@ async def _run(client: aioredis.Redis, ops: Sequence[tuple[str, tuple[Any, ...]]
     for name, args in ops:
         pipe.execute_command(name.upper(), *args)
     return list(await pipe.execute(raise_on_error=False))
+
+
+Ops = Sequence[tuple[str, tuple[Any, ...]]]
+
+
+class Pipeliner:
+    """Sends the batches of all requests that reach the store in the same event-loop pass as
+    one pipeline: a round trip and a pipeline's Python overhead shared by every concurrent
+    request, instead of paid by each (DESIGN.md's auto-pipelining)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self._pending: list[tuple[Ops, asyncio.Future[list[Any]]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+
+    async def run(self, ops: Ops) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((ops, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.create_task(self._send(batch))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send(self, batch: list[tuple[Ops, asyncio.Future[list[Any]]]]) -> None:
+        try:
+            results = await _run(self.client, [op for ops, _ in batch for op in ops])
+        except BaseException as error:  # every waiter learns what happened, then it propagates
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        start = 0
+        for ops, future in batch:
+            if not future.done():
+                future.set_result(results[start : start + len(ops)])
+            start += len(ops)
