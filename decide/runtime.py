@@ -103,6 +103,11 @@ class Runtime:
                 await self._refresher
         await self.client.aclose()
 
+    @property
+    def signer_ready(self) -> bool:
+        """The real key is known (from the environment or the store), not a temporary one."""
+        return self._signer_is_stored
+
     def signing(self) -> Signer:
         if self.signer is None:
             # Only while the store has never been reachable: tokens signed now will not verify

@@ -41,6 +41,12 @@ async def post_events(request: Request) -> Response:
 
 
 async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
+    if not rt.signer_ready:
+        await rt.refresh()
+    if not rt.signer_ready:
+        # Without the real signing key every decision_id would look forged: never reject a
+        # good event for a store we could not read; let the caller retry.
+        raise unavailable()
     signer = rt.signing()
     rules = EventRules(rt.clock(), rt.settings.dedup_window_s, rt.settings.future_skew_s)
     parsed = [parse_event(item, i, rules, signer) for i, item in enumerate(raw)]

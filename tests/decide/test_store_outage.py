@@ -69,3 +69,21 @@ def test_acknowledged_events_survive_a_crash(
         "duplicate": 2,
         "rejected": [],
     }
+
+
+def test_a_worker_started_without_its_store_refuses_events_until_it_is_back(
+    tmp_path, make_client: MakeClient
+) -> None:
+    server = EmbeddedServer(tmp_path / "late")
+    target = Store("late", server.url, server)
+    api = make_client(Settings(config_refresh_s=0.05, redis_timeout_s=0.2), target)  # no server yet
+    signed_elsewhere = "v1.s1.eyJwIjoiaGVybyJ9.AAAAAAAAAAAAAAAAAAAAAA"
+    batch = {"events": [event("e1", "click", "c1", signed_elsewhere)]}
+    response = api.post("/v1/events", json=batch)
+    assert response.status_code == 503  # not "bad_signature": the key could not be read
+    server.start()
+    try:
+        result = api.post("/v1/events", json=batch).json()
+        assert [r["reason"] for r in result["rejected"]] == ["bad_signature"]
+    finally:
+        server.stop()
