@@ -21,7 +21,7 @@ from bandits.stats import ArmStats
 from decide.config.bandit_policy import BanditPolicy
 from decide.config.placements import Placement
 from decide.store import keys
-from decide.store.outcomes import DAY_S
+from decide.store.outcomes import DAY_S, arm_stats_keys
 from decide.store.scripts import Batch
 
 MAX_SEGMENT_LENGTH = 64
@@ -134,12 +134,8 @@ async def estimate_strength(
 ) -> dict[str, float]:
     """Method-of-moments prior strength per arm from all of a placement's segments: how alike
     the segments really are decides how much a small one borrows from the population."""
-    prefix = keys.arm_stats(placement, "")
-    names = [
-        k.decode()
-        async for k in client.scan_iter(match=keys.glob_escape(prefix) + "?*", count=1000)
-    ]
-    segments = [n for n in names if ":" not in n[len(prefix) :]]  # not the daily buckets
+    found = await arm_stats_keys(client, placement)
+    segments = [k.name for k in found if k.segment and k.day is None]  # not population or days
     pipe = client.pipeline(transaction=False)
     for name in segments:
         pipe.hgetall(name)

@@ -16,6 +16,7 @@ from decide.responses import json_response
 from decide.routes.config import placement_key
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.outcomes import arm_stats_keys
 
 FIELDS = ("n", "sum", "sum_sq", "decided")
 
@@ -31,29 +32,23 @@ def _placement(request: Request, scope: str) -> tuple[Runtime, str]:
 
 async def export_state(request: Request) -> Response:
     rt, key = _placement(request, "read")
-    prefix = keys.arm_stats(key, "")
     try:
-        found = [
-            k.decode() async for k in rt.client.scan_iter(match=keys.glob_escape(prefix) + "*")
-        ]
-        names = sorted(found)
+        found = await arm_stats_keys(rt.client, key)
         pipe = rt.client.pipeline(transaction=False)
-        for name in names:
-            pipe.hgetall(name)
+        for counter in found:
+            pipe.hgetall(counter.name)
         raw = await pipe.execute()
     except (RedisError, OSError):
         raise unavailable() from None
     segments: dict[str, Any] = {}
     daily: dict[str, Any] = {}
-    for name, counters in zip(names, raw, strict=True):
-        rest = name[len(prefix) :]
-        segment, _, day = rest.partition(":day")
+    for counter, counters in zip(found, raw, strict=True):
         arms: dict[str, dict[str, float]] = {}
         for field, value in counters.items():
             arm, _, stat = field.decode().rpartition(":")
             arms.setdefault(arm, {})[stat] = float(value)
-        target = daily.setdefault(day, {}) if day else segments
-        target[keys.unescape(segment)] = arms
+        target = segments if counter.day is None else daily.setdefault(str(counter.day), {})
+        target[counter.segment] = arms
     return json_response({"placement": key, "exported_at": time.time(), "segments": segments,
                           "daily": daily})  # fmt: skip
 
@@ -79,8 +74,7 @@ async def import_state(request: Request) -> Response:
     if problems:
         raise invalid(problems, "state")
     try:
-        match = keys.glob_escape(keys.arm_stats(key, "")) + "*"
-        existing = [k async for k in rt.client.scan_iter(match=match)]
+        existing = [counter.name for counter in await arm_stats_keys(rt.client, key)]
         pipe = rt.client.pipeline(transaction=True)
         if existing:
             pipe.delete(*existing)

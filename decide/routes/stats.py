@@ -15,6 +15,7 @@ from decide.responses import json_response
 from decide.routes.config import placement_key
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.outcomes import arm_stats_keys
 
 
 async def placement_stats(request: Request) -> Response:
@@ -24,12 +25,9 @@ async def placement_stats(request: Request) -> Response:
     placement = rt.snapshot.placements.get(key)
     if placement is None:
         raise not_found("placement", key)
-    prefix = keys.arm_stats(key, "")
     try:
-        found = [
-            k async for k in rt.client.scan_iter(match=keys.glob_escape(prefix) + "*", count=1000)
-        ]
-        segments = sorted({_segment(k.decode(), prefix) for k in found} - {None} | {""})
+        found = await arm_stats_keys(rt.client, key)
+        segments = sorted({k.segment for k in found if k.day is None} | {""})
         pipe = rt.client.pipeline(transaction=False)
         for segment in segments:
             pipe.hgetall(keys.arm_stats(key, segment))
@@ -77,10 +75,3 @@ async def placement_stats(request: Request) -> Response:
         if bandit.daily:
             body["note"] = "trials and rewards are all-time; weights use the forgetting window"
     return json_response(body | {"segments": out})
-
-
-def _segment(key: str, prefix: str) -> str | None:
-    rest = key[len(prefix) :]
-    if ":" in rest:  # a daily bucket (segment values are escaped, so ':' marks the suffix)
-        return None
-    return keys.unescape(rest)

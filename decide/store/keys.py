@@ -85,6 +85,14 @@ def arm_stats_daily(placement: str, segment: str, day: int) -> str:
     return f"{placement_tag(placement)}:arms:{escape(segment)}:day{day}"
 
 
+def parse_arm_stats(placement: str, name: str) -> tuple[str, int | None]:
+    """(segment, epoch day or None) of a key made by arm_stats / arm_stats_daily. Segment
+    values are escaped, so the first ':' after the prefix starts the daily suffix."""
+    rest = name[len(arm_stats(placement, "")) :]
+    segment, daily, day = rest.partition(":day")
+    return unescape(segment), (int(day) if daily else None)
+
+
 def decision_log(placement: str) -> str:
     """Stream of decisions (capped): nonce, contact, arm, propensity, segment, config version."""
     return placement_tag(placement) + ":log:decisions"

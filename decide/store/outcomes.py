@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
 from decide.store import keys
 from decide.store.scripts import Batch
 from decide.tokens import Decision
 
 DAY_S = 86_400
 DAILY_TTL_S = 120 * DAY_S  # forgetting reads at most this far back
+
+
+@dataclass(frozen=True)
+class CounterKey:
+    name: str
+    segment: str  # "" is the population
+    day: int | None  # a daily bucket's epoch day; None for the all-time counters
+
+
+async def arm_stats_keys(client: aioredis.Redis, placement: str) -> list[CounterKey]:
+    """Every arm-statistics key of a placement (segments, population, daily buckets), by name.
+    They share the placement's hash tag, so on a cluster one node holds them all."""
+    match = keys.glob_escape(keys.arm_stats(placement, "")) + "*"
+    names = sorted([k.decode() async for k in client.scan_iter(match=match, count=1000)])
+    return [CounterKey(name, *keys.parse_arm_stats(placement, name)) for name in names]
 
 
 def count_outcome(

@@ -27,3 +27,10 @@ def test_a_decisions_keys_share_the_placements_tag() -> None:
     assert _slot_tag(keys.experiment_assignments("e", 2)) == _slot_tag(
         keys.experiment_totals("e", 2)
     )
+
+
+def test_counter_keys_parse_back_to_segment_and_day() -> None:
+    for segment in ["", "fa", "a:b", "x}:day3"]:
+        assert keys.parse_arm_stats("hero", keys.arm_stats("hero", segment)) == (segment, None)
+        daily = keys.arm_stats_daily("hero", segment, 20_781)
+        assert keys.parse_arm_stats("hero", daily) == (segment, 20_781)
