@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as distributions  # type: ignore[import-untyped, unused-ignore]
 
-from bandits.stats import ArmStats
+from bandits.posterior import beta_parameters, normal_parameters
+from bandits.stats import ArmStats, to_arrays
+from bandits.thompson import best_arm_shares
 
 
 @dataclass(frozen=True)
@@ -27,28 +29,23 @@ def summarize(
     draws: int = 20_000,
     level: float = 0.95,
 ) -> dict[str, ArmSummary]:
-    """Beta(1 + rewards, 1 + failures) for binary rewards; a Normal approximation of the mean
-    (variance from sum_sq, a unit-variance prior under two trials) for value rewards."""
+    """The same posteriors the policies draw from (bandits.posterior): Beta-Bernoulli for
+    binary rewards, the pooled-prior Normal for value rewards."""
     arms = list(stats)
     if not arms:
         return {}
     tail = (1 - level) / 2
+    n, s, ss = to_arrays(stats)
     if reward == "binary":
-        a = np.array([1 + stats[k].sum for k in arms])
-        b = np.array([1 + max(stats[k].n - stats[k].sum, 0.0) for k in arms])
+        a, b = beta_parameters(n, s)
         means = a / (a + b)
         low, high = distributions.beta.ppf(tail, a, b), distributions.beta.ppf(1 - tail, a, b)
-        samples = rng.beta(a, b, size=(draws, len(arms)))
     else:
-        n = np.array([stats[k].n for k in arms])
-        means = np.array([stats[k].mean if stats[k].n else 0.0 for k in arms])
-        variance = np.array([stats[k].variance if stats[k].n >= 2 else 1.0 for k in arms])
-        se = np.sqrt(variance / np.maximum(n, 1.0))
+        means, sd = normal_parameters(n, s, ss)
         z = distributions.norm.ppf(1 - tail)
-        low, high = means - z * se, means + z * se
-        samples = rng.normal(means, se, size=(draws, len(arms)))
-    best = np.bincount(samples.argmax(axis=1), minlength=len(arms)) / draws
+        low, high = means - z * sd, means + z * sd
+    best = best_arm_shares(n, s, ss, "binary" if reward == "binary" else "value", draws, rng)
     return {
-        arm: ArmSummary(float(means[i]), float(low[i]), float(high[i]), float(best[i]))
+        arm: ArmSummary(float(means[0, i]), float(low[0, i]), float(high[0, i]), float(best[0, i]))
         for i, arm in enumerate(arms)
     }
