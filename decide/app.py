@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.routing import Route
 from decide import auto_winner
 from decide.config.files import KINDS
 from decide.errors import ApiError
-from decide.responses import api_error_handler, json_response
+from decide.responses import api_error_handler, json_response, store_error_handler
 from decide.routes import (
     config,
     decide,
@@ -120,6 +121,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={
             ApiError: api_error_handler,
+            RedisError: store_error_handler,
+            OSError: store_error_handler,  # a socket error redis-py did not wrap
             HTTPException: _http_error,
             Exception: _unexpected,
         },

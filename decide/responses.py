@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from decide.errors import ApiError
+from decide.errors import ApiError, unavailable
 
 
 def json_response(
@@ -20,3 +20,9 @@ def json_response(
 async def api_error_handler(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
     return json_response(error.body(), error.status, error.headers)
+
+
+async def store_error_handler(request: Request, error: Exception) -> Response:
+    """Any request the store could not serve: 503 with Retry-After, in the one envelope.
+    (Decisions and readiness handle the store's absence themselves, before this.)"""
+    return await api_error_handler(request, unavailable())

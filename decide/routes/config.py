@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,7 +12,7 @@ from decide.config.checks import KEY_PATTERN, KEY_RULE
 from decide.config.experiments import Experiment, parse_experiment
 from decide.config.holdouts import parse_holdout
 from decide.config.placements import Placement, parse_placement
-from decide.errors import Problem, invalid, not_found, unavailable
+from decide.errors import Problem, invalid, not_found
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store.config_store import Kind
@@ -45,13 +44,6 @@ def _shown(key: str, version: int, document: dict[str, Any]) -> dict[str, Any]:
     return {"key": key, "version": version, **document}
 
 
-async def _guard(coro: Any) -> Any:
-    try:
-        return await coro
-    except (RedisError, OSError):
-        raise unavailable() from None
-
-
 async def store_placement(
     rt: Runtime, key: str, body: Any, expected: str = ""
 ) -> tuple[bool, int, dict[str, Any]]:
@@ -81,7 +73,7 @@ async def rollout_experiment(request: Request) -> Response:
 
 async def _change_status(rt: Runtime, request: Request, change: dict[str, Any]) -> Response:
     key = placement_key(request)
-    stored = await _guard(rt.config.get("experiments", key))
+    stored = await rt.config.get("experiments", key)
     if stored is None:
         raise not_found("experiment", key)
     version, document = stored
@@ -93,7 +85,7 @@ async def store_experiment(
     rt: Runtime, key: str, body: Any, expected: str = ""
 ) -> tuple[bool, int, dict[str, Any]]:
     """Validate and store an experiment, starting a new phase when its randomisation changed."""
-    stored = await _guard(rt.config.get("experiments", key))
+    stored = await rt.config.get("experiments", key)
     previous = parse_experiment(key, stored[1]) if stored is not None else None
     experiment = parse_experiment(key, body, previous)
     placement = rt.snapshot.placements.get(experiment.placement)
@@ -143,8 +135,8 @@ async def put_config(request: Request, kind: Kind) -> Response:
 async def _put(
     rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str
 ) -> tuple[bool, int, dict[str, Any]]:
-    existed = await _guard(rt.config.get(kind, key)) is not None
-    version = await _guard(rt.config.put(kind, key, document, expected))
+    existed = await rt.config.get(kind, key) is not None
+    version = await rt.config.put(kind, key, document, expected)
     await rt.refresh()  # this worker serves the change at once; the others within a refresh
     return not existed, version, _shown(key, version, document)
 
@@ -156,7 +148,7 @@ def _stored_response(created: bool, version: int, shown: dict[str, Any]) -> Resp
 async def get_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "read")
     key = placement_key(request)
-    stored = await _guard(rt.config.get(kind, key))
+    stored = await rt.config.get(kind, key)
     if stored is None:
         raise not_found(kind[:-1], key)
     version, document = stored
@@ -165,14 +157,14 @@ async def get_config(request: Request, kind: Kind) -> Response:
 
 async def list_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "read")
-    stored = await _guard(rt.config.all(kind))
+    stored = await rt.config.all(kind)
     return json_response({kind: [_shown(k, v, d) for k, (v, d) in stored.items()]})
 
 
 async def delete_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "admin")
     key = placement_key(request)
-    version = await _guard(rt.config.delete(kind, key))
+    version = await rt.config.delete(kind, key)
     if version == 0:
         raise not_found(kind[:-1], key)
     await rt.refresh()

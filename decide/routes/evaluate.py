@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,7 +21,7 @@ from decide.bodies import read_json
 from decide.config.bandit_policy import parse_bandit_policy
 from decide.config.checks import Checks
 from decide.config.placements import Placement
-from decide.errors import Problem, invalid, not_found, unavailable
+from decide.errors import Problem, invalid, not_found
 from decide.responses import json_response
 from decide.routes.config import placement_key
 from decide.runtime import Runtime
@@ -67,14 +66,11 @@ async def evaluate(request: Request) -> Response:
             [Problem("policy", "must be {rule: arm}, {weights: {arm: p}} or a bandit policy")]
         )
     arms = tuple(placement.messages)
-    try:
-        decisions = await rt.client.xrange(keys.decision_log(key))
-        outcomes = await rt.client.xrange(keys.outcome_log(key))
-        rows = join_logs(decisions, outcomes, rt.clock())
-        segments = sorted({segment for _, _, segment, _ in rows})
-        targets = {s: await _target(rt, placement, candidate, s, arms) for s in segments}
-    except (RedisError, OSError):
-        raise unavailable() from None
+    decisions = await rt.client.xrange(keys.decision_log(key))
+    outcomes = await rt.client.xrange(keys.outcome_log(key))
+    rows = join_logs(decisions, outcomes, rt.clock())
+    segments = sorted({segment for _, _, segment, _ in rows})
+    targets = {s: await _target(rt, placement, candidate, s, arms) for s in segments}
     if len(rows) < 2:
         raise invalid([Problem("placement", "fewer than two exposed, completed decisions logged")])
     index = {arm: i for i, arm in enumerate(arms)}

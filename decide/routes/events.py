@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -82,10 +81,7 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         rows = b"".join(orjson.dumps(event.export()) + b"\n" for event in events)
         batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
                       "n", len(events), "e", rows)  # fmt: skip
-    try:
-        results = await batch.execute(rt.pipeliner)
-    except (RedisError, OSError):
-        raise unavailable() from None
+    results = await batch.execute(rt.pipeliner)
     if any(isinstance(r, Exception) for r in results):
         # Every script is idempotent, so the caller may retry the whole batch safely.
         raise unavailable("the store did not apply every event; retry the batch")

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from redis.exceptions import RedisError
+from redis.exceptions import ResponseError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from decide.errors import Problem, invalid, not_found, unavailable
+from decide.errors import Problem, invalid, not_found
 from decide.routes.config import placement_key
 from decide.routes.results import experiment_of
 from decide.runtime import Runtime
@@ -31,12 +31,10 @@ def _page(request: Request) -> tuple[str, int]:
 async def _stream(rt: Runtime, key: str, start: str, limit: int) -> tuple[list[Any], str | None]:
     try:
         entries = await rt.client.xrange(key, min=start, max="+", count=limit)
-    except RedisError as error:
+    except ResponseError as error:
         if "Invalid stream ID" in str(error):
             raise invalid([Problem("after", "must be a stream id from X-Next-After")]) from None
-        raise unavailable() from None
-    except OSError:
-        raise unavailable() from None
+        raise
     last = entries[-1][0].decode() if len(entries) == limit else None
     return entries, last
 

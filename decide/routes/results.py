@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import orjson
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from decide import auto_winner
 from decide.config.experiments import Experiment
-from decide.errors import Problem, invalid, not_found, unavailable
+from decide.errors import Problem, invalid, not_found
 from decide.experiment_results import results_document
 from decide.responses import json_response
 from decide.routes.config import placement_key
@@ -32,10 +31,7 @@ async def results(request: Request) -> Response:
     phase = request.query_params.get("phase")
     if phase is not None and (not phase.isdigit() or not 1 <= int(phase) <= experiment.spec.phase):
         raise invalid([Problem("phase", f"must be a phase from 1 to {experiment.spec.phase}")])
-    try:
-        totals = await auto_winner.load_totals(rt, experiment, int(phase) if phase else None)
-    except (RedisError, OSError):
-        raise unavailable() from None
+    totals = await auto_winner.load_totals(rt, experiment, int(phase) if phase else None)
     document = results_document(experiment, totals, rt.clock())
     if phase:
         document["phase"] = int(phase)
@@ -45,18 +41,12 @@ async def results(request: Request) -> Response:
 async def check_now(request: Request) -> Response:
     """Run the auto-winner rule now (it also runs on its own schedule)."""
     rt, experiment = experiment_of(request, "admin")
-    try:
-        return json_response(await auto_winner.check(rt, experiment, force=True))
-    except (RedisError, OSError):
-        raise unavailable() from None
+    return json_response(await auto_winner.check(rt, experiment, force=True))
 
 
 async def action_log(request: Request) -> Response:
     rt, experiment = experiment_of(request, "read")
-    try:
-        entries = await rt.client.xrange(keys.experiment_log(experiment.key))
-    except (RedisError, OSError):
-        raise unavailable() from None
+    entries = await rt.client.xrange(keys.experiment_log(experiment.key))
     actions = [
         {"action": f[b"action"].decode(), "at": float(f[b"at"]), "phase": int(f[b"phase"]),
          "verdict": orjson.loads(f[b"verdict"])}

@@ -6,12 +6,11 @@ import math
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from decide.bodies import read_json
-from decide.errors import Problem, invalid, not_found, unavailable
+from decide.errors import Problem, invalid, not_found
 from decide.responses import json_response
 from decide.routes.config import placement_key
 from decide.runtime import Runtime
@@ -32,14 +31,11 @@ def _placement(request: Request, scope: str) -> tuple[Runtime, str]:
 
 async def export_state(request: Request) -> Response:
     rt, key = _placement(request, "read")
-    try:
-        found = await arm_stats_keys(rt.client, key)
-        pipe = rt.client.pipeline(transaction=False)
-        for counter in found:
-            pipe.hgetall(counter.name)
-        raw = await pipe.execute()
-    except (RedisError, OSError):
-        raise unavailable() from None
+    found = await arm_stats_keys(rt.client, key)
+    pipe = rt.client.pipeline(transaction=False)
+    for counter in found:
+        pipe.hgetall(counter.name)
+    raw = await pipe.execute()
     segments: dict[str, Any] = {}
     daily: dict[str, Any] = {}
     for counter, counters in zip(found, raw, strict=True):
@@ -73,17 +69,14 @@ async def import_state(request: Request) -> Response:
         problems.append(Problem("segments", "nothing to import: send what export gave"))
     if problems:
         raise invalid(problems, "state")
-    try:
-        existing = [counter.name for counter in await arm_stats_keys(rt.client, key)]
-        pipe = rt.client.pipeline(transaction=True)
-        if existing:
-            pipe.delete(*existing)
-        for name, fields in writes.items():
-            if fields:
-                pipe.hset(name, mapping=fields)
-        await pipe.execute()
-    except (RedisError, OSError):
-        raise unavailable() from None
+    existing = [counter.name for counter in await arm_stats_keys(rt.client, key)]
+    pipe = rt.client.pipeline(transaction=True)
+    if existing:
+        pipe.delete(*existing)
+    for name, fields in writes.items():
+        if fields:
+            pipe.hset(name, mapping=fields)
+    await pipe.execute()
     rt.weights.clear()
     return json_response({"placement": key, "imported": len(writes)})
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bandits.summary import summarize
 from decide import bandit_serving
-from decide.errors import not_found, unavailable
+from decide.errors import not_found
 from decide.responses import json_response
 from decide.routes.config import placement_key
 from decide.runtime import Runtime
@@ -25,15 +24,12 @@ async def placement_stats(request: Request) -> Response:
     placement = rt.snapshot.placements.get(key)
     if placement is None:
         raise not_found("placement", key)
-    try:
-        found = await arm_stats_keys(rt.client, key)
-        segments = sorted({k.segment for k in found if k.day is None} | {""})
-        pipe = rt.client.pipeline(transaction=False)
-        for segment in segments:
-            pipe.hgetall(keys.arm_stats(key, segment))
-        raw = await pipe.execute()
-    except (RedisError, OSError):
-        raise unavailable() from None
+    found = await arm_stats_keys(rt.client, key)
+    segments = sorted({k.segment for k in found if k.day is None} | {""})
+    pipe = rt.client.pipeline(transaction=False)
+    for segment in segments:
+        pipe.hgetall(keys.arm_stats(key, segment))
+    raw = await pipe.execute()
 
     arms = tuple(placement.messages)
     bandit = placement.bandit
