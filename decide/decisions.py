@@ -212,9 +212,12 @@ def choose_bandit(
     return Choice(placement.messages[arm], None, "bandit", propensity, reasons=[reason])
 
 
-def held_out(placement: Placement, holdout: str) -> Choice:
+def held_out(placement: Placement, holdout: str, data: Mapping[str, Any]) -> Choice:
     """A contact in a holdout gets the placement's default, and is no experiment's or
-    bandit's subject."""
+    bandit's subject; eligibility still applies, as for everyone."""
+    if placement.eligibility is not None and not evaluate(placement.eligibility, data):
+        return Choice(None, "not_eligible", "holdout", 0.0, holdout=holdout,
+                      reasons=["eligibility: not met"])  # fmt: skip
     message = placement.messages[placement.default_message]
     return Choice(message, None, "holdout", 1.0, holdout=holdout,
                   reasons=[f"holdout {holdout}: the default message"])  # fmt: skip

@@ -48,18 +48,21 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
         raise invalid(missing)
     experiment = snapshot.experiments.get(placement.experiment or "")
     now = req.now.timestamp()
+    namespace = experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
+    # Pure, so before the gather: a held-out contact needs no experiment or bandit state.
+    holdout = holding(snapshot.holdouts.values(), req.contact_id, namespace)
 
     # Gather: everything this decision reads, in one pipelined round trip. A failed read means
     # consent, suppression and history are unknown: outbound channels then fail closed.
     gather = Batch(rt.scripts)
     behaviour_at = gather.command("HGETALL", keys.behaviour(req.contact_id))
     sticky_at = bandit_read = None
-    if experiment is not None and experiment.spec.status == "running":
+    if holdout is None and experiment is not None and experiment.spec.status == "running":
         spec = experiment.spec
         sticky_at = gather.command(
             "HGET", keys.experiment_assignments(spec.key, spec.phase), req.contact_id
         )
-    if placement.bandit is not None:
+    if holdout is None and placement.bandit is not None:
         segment = bandit_serving.segment_of(placement.bandit, decisions.template_data(req, {}))
         arms = decisions.drawable_arms(placement, req.channels)
         bandit_read = bandit_serving.plan_read(
@@ -80,12 +83,8 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
         )
     else:
         data = decisions.template_data(req, decisions.behaviour_of(read[behaviour_at]))
-        namespace = (
-            experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
-        )
-        holdout = holding(snapshot.holdouts.values(), req.contact_id, namespace)
         if holdout is not None:
-            choice = decisions.held_out(placement, holdout.key)
+            choice = decisions.held_out(placement, holdout.key, data)
         elif bandit_read is not None:
             if bandit_read.segment and placement.bandit is not None:
                 cap = placement.bandit.config.prior_strength

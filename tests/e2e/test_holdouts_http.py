@@ -45,3 +45,15 @@ def test_holdout_validation(api, store: Store) -> None:
     assert response.status_code == 422
     assert {d["field"] for d in response.json()["error"]["details"]} == {"share", "namespaces"}
     assert api.get("/v1/holdouts/h").status_code == 404
+
+
+def test_held_out_contacts_still_meet_eligibility(api, store: Store) -> None:
+    placement = PLACEMENT | {"eligibility": {"contact.lifecycle_stage": "customer"}}
+    assert api.put("/v1/placements/news", json=placement).status_code == 201
+    assert api.put("/v1/experiments/subject", json=experiment()).status_code == 201
+    assert api.put("/v1/holdouts/all", json={"share": 0.5}).status_code == 201
+    bodies = [
+        decide(api, f"c-{i}", "news", attributes={"lifecycle_stage": "lead"}) for i in range(40)
+    ]
+    held = [b for b in bodies if b["assignment"]["source"] == "holdout"]
+    assert held and all(b["message"] is None and b["reason"] == "not_eligible" for b in held)
