@@ -114,14 +114,6 @@ class EmbeddedServer:
             process.kill()
             process.wait()
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def log_tail(self, lines: int = 20) -> str:
         log = self.data_dir / "server.log"
         if not log.exists():
