@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 import html
+import inspect
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from io import StringIO
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
-from liquid import BoundTemplate, Environment, RenderContext
+from liquid import BoundTemplate, Environment, RenderContext, is_undefined
+from liquid.ast import Node
+from liquid.builtin.expressions import (
+    Filter,
+    FilteredExpression,
+    KeywordArgument,
+    Literal,
+    TernaryFilteredExpression,
+)
+from liquid.builtin.output import Output, OutputNode
+from liquid.builtin.tags.capture_tag import CaptureNode
+from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
 from liquid.exceptions import LiquidError
+from liquid.expression import Expression
+from liquid.stringify import to_liquid_string
+from liquid.token import Token
 
-from personalization.locales import locale_chain, normalize_locale
+from personalization.formatting import (
+    FormatError,
+    format_currency,
+    format_date,
+    format_datetime,
+    format_message,
+    format_number,
+    is_time_zone,
+    to_number,
+)
+from personalization.locales import is_rtl, locale_chain, normalize_locale
 
 CHANNELS = frozenset({"email", "sms", "push", "web_push", "in_app", "web"})
 ROOTS = ("contact", "behaviour", "context")
@@ -33,12 +59,212 @@ _URL_ATTR_RE = re.compile(
 # Browsers skip leading controls and drop tabs/newlines anywhere in a URL; removing
 # every control and space before the allow-list check is stricter still.
 _URL_NOISE_RE = re.compile(r"[\x00-\x20\x7f]+")
-_LIQUID_OUTPUT_RE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+# Tags that print (echo, cycle, and echo inside liquid) are outputs for the HTML checks.
+_LIQUID_OUTPUT_RE = re.compile(r"\{\{.*?\}\}|\{%-?\s*(?:echo|cycle|liquid)\b.*?%\}", re.DOTALL)
 _LIQUID_TAG_RE = re.compile(r"\{%.*?%\}", re.DOTALL)
+_LIQUID_MARKUP_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 # Stands in for an output statement while checking where in the HTML it sits.
 _TOKEN = "\ue000"
 _START_TAG_RE = re.compile(r"<[A-Za-z\ue000](?:\"[^\"]*\"|'[^']*'|[^'\">])*")
 _QUOTED_RE = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+# First Strong Isolate ... Pop Directional Isolate: a Latin name, number or email inside
+# Persian or Hebrew text keeps its own direction and cannot reorder the words around it.
+_FSI, _PDI = "\u2068", "\u2069"
+# HTML where isolates would corrupt markup instead of ordering text: raw-text elements,
+# comments and tags (so attribute values and their URLs stay valid).
+_NOT_TEXT_RE = re.compile(
+    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->"
+    r"|</?[A-Za-z\ue000](?:\"[^\"]*\"|'[^']*'|[^'\">])*>?",
+    re.DOTALL | re.IGNORECASE,
+)
+# Linkifiers in SMS and mail apps would take a closing isolate into the URL.
+_URL_START_RE = re.compile(r"[a-z][a-z0-9+.-]*://|www\.|mailto:|tel:|sms:", re.IGNORECASE)
+_WORD_RE = re.compile(r"\S+")
+_UNPRINTED_TAG_RE = re.compile(r"\{%-?\s*(?:end)?(?:capture|assign|comment|doc|#)")
+# Liquid ends an output at the first "}}", even inside a string such as an ICU pattern.
+_BRACES_IN_STRING_RE = re.compile(r"\{\{[^\"'}]*(?:\"[^\"]*\}\}|'[^']*\}\})")
+_BRACES_HINT = '; a "}}" inside a quoted argument ends the {{ }}: write "} }"'
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Who a render is for: the locale the message is shown in and the contact's time zone."""
+
+    locale: str
+    timezone: str | None
+    rtl: bool
+
+
+@lru_cache(maxsize=1024)
+def _reader(locale: str, timezone: str | None) -> _Reader:
+    return _Reader(locale, timezone, is_rtl(locale))
+
+
+_DEFAULT_READER = _reader("en", None)
+
+
+class _MessageContext(RenderContext):
+    """A render context that hands its reader to the formatting filters and outputs."""
+
+    __slots__ = ("reader",)
+
+    def __init__(
+        self,
+        template: BoundTemplate,
+        *,
+        globals: Mapping[str, object] | None = None,
+        reader: _Reader = _DEFAULT_READER,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(template, globals=globals, **kwargs)
+        self.reader = reader
+
+
+def _reader_of(context: RenderContext) -> _Reader:
+    return context.reader if isinstance(context, _MessageContext) else _DEFAULT_READER
+
+
+class _OutputNode(OutputNode):
+    """An output statement that wraps its value in isolates inside right-to-left text."""
+
+    __slots__ = ("isolate",)
+
+    def __init__(self, token: Token, expression: Expression) -> None:
+        super().__init__(token, expression)
+        # Cleared at compile time where isolates would corrupt markup, a URL or a capture.
+        self.isolate = True
+
+    def _isolated(self, text: str, context: RenderContext) -> str:
+        # Empty output stays empty, so `default:` and blank checks behave as before.
+        if not text or not self.isolate or not _reader_of(context).rtl:
+            return text
+        return text if _URL_START_RE.match(text) else f"{_FSI}{text}{_PDI}"
+
+    def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
+        text = to_liquid_string(self.expression.evaluate(context), context.autoescape)
+        return buffer.write(self._isolated(text, context))
+
+    async def render_to_output_async(self, context: RenderContext, buffer: TextIO) -> int:
+        value = await self.expression.evaluate_async(context)
+        return buffer.write(self._isolated(to_liquid_string(value, context.autoescape), context))
+
+
+class _EchoNode(_OutputNode, EchoNode):
+    __slots__ = ()
+
+
+class _Output(Output):
+    node_class = _OutputNode
+
+
+class _Echo(EchoTag):
+    node_class = _EchoNode
+
+
+def _defined(value: object) -> object:
+    return None if is_undefined(value) else value
+
+
+@dataclass(frozen=True)
+class _FormatFilter:
+    """A locale-aware Liquid filter around `apply`, which raises FormatError on bad input."""
+
+    apply: Callable[..., str]
+    # A value `apply` accepts, to try literal arguments at compile time.
+    probe: object
+    with_context: ClassVar[bool] = True
+
+    def __call__(
+        self, value: object, *args: object, context: RenderContext, **kwargs: object
+    ) -> str:
+        if value is None or is_undefined(value):
+            return ""
+        named = {name: _defined(arg) for name, arg in kwargs.items()}
+        try:
+            return self.apply(value, *map(_defined, args), reader=_reader_of(context), **named)
+        except FormatError:
+            # Only contact data can fail here (literal arguments were tried at compile
+            # time): one bad birthday must not stop a send, and "" lets `default:` apply.
+            return ""
+
+    def problems(self, item: Filter) -> list[str]:
+        positional = [arg.value for arg in item.args if not isinstance(arg, KeywordArgument)]
+        named = {arg.name: arg.value for arg in item.args if isinstance(arg, KeywordArgument)}
+        if reserved := sorted({"context", "reader"} & named.keys()):
+            return [f"{item.name}: unexpected argument {reserved[0]!r}"]
+        try:
+            inspect.signature(self.apply).bind(
+                self.probe, *positional, reader=_DEFAULT_READER, **named
+            )
+        except TypeError as err:
+            return [f"{item.name}: {err}"]
+        if not all(isinstance(arg, Literal) for arg in [*positional, *named.values()]):
+            return []
+        try:
+            self.apply(
+                self.probe,
+                *[arg.value for arg in positional if isinstance(arg, Literal)],
+                reader=_DEFAULT_READER,
+                **{name: arg.value for name, arg in named.items() if isinstance(arg, Literal)},
+            )
+        except FormatError as err:
+            return [f"{item.name}: {err}"]
+        return []
+
+
+def _date(
+    value: object, style: Any = "medium", *, calendar: Any = None, tz: Any = None, reader: _Reader
+) -> str:
+    return format_date(value, reader.locale, style, tz=tz or reader.timezone, calendar=calendar)
+
+
+def _datetime(
+    value: object, style: Any = "medium", *, calendar: Any = None, tz: Any = None, reader: _Reader
+) -> str:
+    zone = tz or reader.timezone
+    return format_datetime(value, reader.locale, style, tz=zone, calendar=calendar)
+
+
+def _number(value: object, decimals: Any = None, *, reader: _Reader) -> str:
+    return format_number(value, reader.locale, decimals)
+
+
+def _currency(value: object, currency: Any, *, reader: _Reader) -> str:
+    return format_currency(value, currency, reader.locale)
+
+
+def _message(
+    kind: str, pattern: Any, n: object, reader: _Reader, arguments: dict[str, object]
+) -> str:
+    if not isinstance(pattern, str):
+        raise FormatError(f"expected ICU {kind} cases, got {pattern!r}")
+    # Cases alone ("one {# item} other {# items}") spare authors the closing "}}" that
+    # would end the {{ }} early; a whole pattern starts with "{".
+    if not pattern.lstrip().startswith("{"):
+        pattern = f"{{n, {kind}, {pattern}}}"
+    values = {name: "" if arg is None else arg for name, arg in arguments.items()}
+    return format_message(pattern, reader.locale, values | {"n": n}, tz=reader.timezone)
+
+
+def _plural(value: object, cases: Any, *, reader: _Reader, **arguments: object) -> str:
+    return _message("plural", cases, to_number(value), reader, arguments)
+
+
+def _select(value: object, cases: Any, *, reader: _Reader, **arguments: object) -> str:
+    key = str(value).lower() if isinstance(value, bool) else str(value)
+    return _message("select", cases, key, reader, arguments)
+
+
+# Each reads the render's locale; `plural` and `select` take ICU cases (or a pattern) over `n`.
+_FORMAT_FILTERS = {
+    "format_date": _FormatFilter(_date, 0),
+    "format_datetime": _FormatFilter(_datetime, 0),
+    "format_number": _FormatFilter(_number, 1),
+    "format_currency": _FormatFilter(_currency, 1),
+    "plural": _FormatFilter(_plural, 1),
+    "select": _FormatFilter(_select, "other"),
+}
 
 
 class _MessageEnvironment(Environment):
@@ -54,6 +280,9 @@ class _MessageEnvironment(Environment):
         if self.autoescape:
             # `safe` would let contact data into HTML unescaped.
             del self.filters["safe"]
+        self.add_tag(_Output)
+        self.add_tag(_Echo)
+        self.filters.update(_FORMAT_FILTERS)
 
 
 # Shared, effectively immutable configuration: one environment per escaping mode.
@@ -110,6 +339,8 @@ class CompiledContent:
     channels: Mapping[str, _Channel]
     default_locale: str
     context_fields: frozenset[str]
+    contact_fields: frozenset[str] = frozenset()
+    behaviour_fields: frozenset[str] = frozenset()
 
 
 def is_html_field(name: str) -> bool:
@@ -179,13 +410,71 @@ def _html_problems(source: str) -> list[str]:
     return found
 
 
+def _walk(template: BoundTemplate) -> Iterator[tuple[Node, bool]]:
+    """Yield every node of `template`, and whether it renders inside `{% capture %}`."""
+    static = RenderContext(template)
+    pending = [(node, False) for node in template.nodes]
+    while pending:
+        node, captured = pending.pop()
+        yield node, captured
+        inner = captured or isinstance(node, CaptureNode)
+        pending.extend((child, inner) for child in node.children(static, include_partials=False))
+
+
+def _filters_in(expression: Expression) -> Iterator[Filter]:
+    if isinstance(expression, FilteredExpression):
+        yield from expression.filters or ()
+    elif isinstance(expression, TernaryFilteredExpression):
+        # Its children() skip the left-hand expression's own filters.
+        yield from expression.left.filters or ()
+        yield from expression.filters or ()
+        yield from expression.tail_filters or ()
+    for child in expression.children():
+        yield from _filters_in(child)
+
+
+def _format_filter_problems(template: BoundTemplate) -> list[str]:
+    found: list[str] = []
+    for node, _ in _walk(template):
+        for expression in node.expressions():
+            for item in _filters_in(expression):
+                if checked := _FORMAT_FILTERS.get(item.name):
+                    found.extend(checked.problems(item))
+    return found
+
+
+def _mask(markup: re.Match[str]) -> str:
+    # Same-length filler keeps positions; a URL may run on through {% if %} but not
+    # past a capture or assign, whose text is not printed there.
+    filler = " " if _UNPRINTED_TAG_RE.match(markup[0]) else _TOKEN
+    return filler * len(markup[0])
+
+
+def _not_isolated_spans(source: str, *, as_html: bool) -> list[tuple[int, int]]:
+    masked = _LIQUID_MARKUP_RE.sub(_mask, source)
+    spans = [word.span() for word in _WORD_RE.finditer(masked) if _URL_START_RE.search(word[0])]
+    if as_html:
+        spans += [match.span() for match in _NOT_TEXT_RE.finditer(masked)]
+    return spans
+
+
+def _mark_isolation(template: BoundTemplate, source: str, *, as_html: bool) -> None:
+    """Clear `isolate` on outputs in markup, in URLs and in captures (a variable, not text)."""
+    spans = _not_isolated_spans(source, as_html=as_html)
+    for node, captured in _walk(template):
+        if isinstance(node, _OutputNode):
+            start = node.token.start_index
+            node.isolate = not captured and not any(a <= start < b for a, b in spans)
+
+
 @dataclass(frozen=True)
 class _Compiler:
     """Collects every problem (instead of stopping at the first) while compiling content."""
 
     declared: frozenset[str]
     problems: list[tuple[str, str]] = field(default_factory=list)
-    used: set[str] = field(default_factory=set)
+    # Top-level field names read under each root, e.g. {"contact": {"first_name"}}.
+    read: dict[str, set[str]] = field(default_factory=lambda: {root: set() for root in ROOTS})
 
     def _check_variables(self, template: BoundTemplate) -> list[str]:
         found: list[str] = []
@@ -197,28 +486,37 @@ class _Compiler:
             if root not in ROOTS:
                 found.append(f"unknown variable {root!r}: use contact.*, behaviour.* or context.*")
                 continue
-            for variable in variables if root == "context" else ():
+            for variable in variables:
                 name = variable.segments[1] if len(variable.segments) > 1 else None
-                if not isinstance(name, str):
+                if root != "context":
+                    # contact[expr] reads a field only known at send time; it is not listed.
+                    if isinstance(name, str):
+                        self.read[root].add(name)
+                elif not isinstance(name, str):
                     found.append(f"'{variable}' must name a context field, e.g. context.cart_url")
                 elif name not in self.declared:
                     found.append(
                         f"context field {name!r} is not declared in the placement's context_fields"
                     )
                 else:
-                    self.used.add(name)
+                    self.read["context"].add(name)
         return found
 
     def compile_template(self, source: str, path: str, *, as_html: bool) -> _Template | None:
         try:
             template = (_HTML_ENV if as_html else _TEXT_ENV).from_string(source)
         except LiquidError as err:
-            self.problems.append((path, f"template does not parse: {_describe(err)}"))
+            hint = _BRACES_HINT if _BRACES_IN_STRING_RE.search(source) else ""
+            self.problems.append((path, f"template does not parse: {_describe(err)}{hint}"))
             return None
-        found = self._check_variables(template) + (_html_problems(source) if as_html else [])
+        found = self._check_variables(template) + _format_filter_problems(template)
+        found += _html_problems(source) if as_html else []
         self.problems.extend((path, message) for message in dict.fromkeys(found))
+        if found:
+            return None
+        _mark_isolation(template, source, as_html=as_html)
         scrub = as_html and ("{{" in source or "{%" in source)
-        return None if found else _Template(path, template, scrub)
+        return _Template(path, template, scrub)
 
     def compile_field(self, name: str, value: object, path: str) -> _Field | None:
         as_html = is_html_field(name)
@@ -291,7 +589,14 @@ def compile_content(
             channels[channel] = compiled
     if compiler.problems:
         raise ContentError(compiler.problems)
-    return CompiledContent(MappingProxyType(channels), default, frozenset(compiler.used))
+    read = {root: frozenset(names) for root, names in compiler.read.items()}
+    return CompiledContent(
+        MappingProxyType(channels),
+        default,
+        context_fields=read["context"],
+        contact_fields=read["contact"],
+        behaviour_fields=read["behaviour"],
+    )
 
 
 def channels_of(compiled: CompiledContent) -> frozenset[str]:
@@ -302,6 +607,19 @@ def channels_of(compiled: CompiledContent) -> frozenset[str]:
 def context_fields_used(compiled: CompiledContent) -> set[str]:
     """Return the `context.*` fields the templates read (all declared, by construction)."""
     return set(compiled.context_fields)
+
+
+def contact_fields_used(compiled: CompiledContent) -> set[str]:
+    """Return the top-level `contact.*` fields the templates read ("custom" for custom.*).
+
+    Fields read through a computed key (`contact[context.key]`) cannot be listed.
+    """
+    return set(compiled.contact_fields)
+
+
+def behaviour_fields_used(compiled: CompiledContent) -> set[str]:
+    """Return the top-level `behaviour.*` fields the templates read."""
+    return set(compiled.behaviour_fields)
 
 
 def _choose(locales: Collection[str], chain: tuple[str, ...]) -> str:
@@ -322,11 +640,11 @@ def channel_locale(compiled: CompiledContent, channel: str, *, locale: str | Non
     return _choose(locales, locale_chain(locale, compiled.default_locale)) if locales else None
 
 
-def _render(compiled: _Template, data: Mapping[str, Any]) -> str:
+def _render(compiled: _Template, data: Mapping[str, Any], reader: _Reader) -> str:
     template = compiled.template
     buffer = StringIO()
     try:
-        template.render_with_context(RenderContext(template, globals=data), buffer)
+        template.render_with_context(_MessageContext(template, globals=data, reader=reader), buffer)
     except Exception as err:
         # Callers get one exception type naming the field, whatever failed inside Liquid.
         message = err.message if isinstance(err, LiquidError) else f"{_kind(err)}: {err}"
@@ -341,17 +659,31 @@ def render_channel(
     """Render every field of `channel` for a contact whose locale is `locale`.
 
     `data` holds the `contact`, `behaviour` and `context` roots; missing values render
-    empty. Raises KeyError for an absent channel and RenderError if a template fails.
+    empty. Formatting filters and right-to-left isolates follow the translation chosen
+    (plain fields: the channel's choice, else the contact's locale, else the default);
+    dates show in `contact.timezone` when it is valid, else UTC. Raises KeyError for an
+    absent channel and RenderError if a template fails.
     """
     compiled_channel = compiled.channels[channel]
     chain = locale_chain(locale, compiled.default_locale) if compiled_channel.localised else ()
     common = compiled_channel.locales
     chosen = _choose(common, chain) if common else ""
+    contact_locale = normalize_locale(locale) if isinstance(locale, str) else None
+    plain_locale = chosen or contact_locale or compiled.default_locale
+    timezone = _contact_timezone(data)
     rendered: dict[str, str] = {}
     for item in compiled_channel.fields:
+        field_locale = plain_locale if item.plain else chosen
         template = item.plain or item.by_locale.get(chosen)
         if template is None:
             # Only reached when the channel's localised fields share no locale.
-            template = item.by_locale[_choose(item.by_locale.keys(), chain)]
-        rendered[item.name] = _render(template, data)
+            field_locale = _choose(item.by_locale.keys(), chain)
+            template = item.by_locale[field_locale]
+        rendered[item.name] = _render(template, data, _reader(field_locale, timezone))
     return rendered
+
+
+def _contact_timezone(data: Mapping[str, Any]) -> str | None:
+    contact = data.get("contact")
+    zone = contact.get("timezone") if isinstance(contact, Mapping) else None
+    return zone if isinstance(zone, str) and is_time_zone(zone) else None

@@ -1,5 +1,8 @@
 """Tests for compiling, validating and rendering per-channel, per-locale message content."""
 
+# Expected strings are real Persian, Hebrew and Russian text, not look-alike Latin.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,15 +18,22 @@ from personalization.templates import (
     CompiledContent,
     ContentError,
     RenderError,
+    behaviour_fields_used,
     channel_locale,
     channels_of,
     compile_content,
+    contact_fields_used,
     context_fields_used,
     render_channel,
 )
 
 PATH = "messages[1].content"
 PERSIAN = "سلام {{ contact.first_name | default: 'دوست عزیز' }}"
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolated(text: str) -> str:
+    return f"{FSI}{text}{PDI}"
 
 
 def compile_ok(content: Mapping[str, Any], context_fields: tuple[str, ...] = ()) -> CompiledContent:
@@ -45,9 +55,10 @@ def render(
     locale: str | None = None,
     contact: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    behaviour: Mapping[str, Any] | None = None,
     context_fields: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    data = {"contact": contact or {}, "behaviour": {}, "context": context or {}}
+    data = {"contact": contact or {}, "behaviour": behaviour or {}, "context": context or {}}
     return render_channel(compile_ok(content, context_fields), channel, locale=locale, data=data)
 
 
@@ -397,9 +408,10 @@ def test_default_filter_in_english_and_persian() -> None:
         "push": {"title": {"en": "Hi {{ contact.first_name | default: 'there' }}", "fa": PERSIAN}}
     }
     assert render(content, "push", locale="en") == {"title": "Hi there"}
-    assert render(content, "push", locale="fa-IR") == {"title": "سلام دوست عزیز"}
+    # Persian is right to left, so every non-empty output is isolated, defaults included.
+    assert render(content, "push", locale="fa-IR") == {"title": f"سلام {isolated('دوست عزیز')}"}
     assert render(content, "push", locale="fa", contact={"first_name": "مریم"}) == {
-        "title": "سلام مریم"
+        "title": f"سلام {isolated('مریم')}"
     }
 
 
@@ -494,14 +506,15 @@ def test_invalid_default_locale_is_rejected() -> None:
 
 @pytest.mark.parametrize("field", ["text", "html"])
 def test_rtl_and_cyrillic_text_round_trips_exactly(field: str) -> None:
-    persian = "\u200fسلام {{ contact.first_name }}، می\u200cخواهید؟\u200f"  # noqa: RUF001 - real Persian/Hebrew text
-    hebrew = "\u200fשלום {{ contact.first_name }}!\u200e"  # noqa: RUF001 - real Persian/Hebrew text
+    persian = "\u200fسلام {{ contact.first_name }}، می\u200cخواهید؟\u200f"
+    hebrew = "\u200fשלום {{ contact.first_name }}!\u200e"
     russian = "Привет, {{ contact.first_name }}! Ёжик «в тумане»."
     content = {"in_app": {field: {"fa": persian, "he": hebrew, "ru": russian}}}
-    names = {"fa": "مریم\u200cسادات", "he": "נועה", "ru": "Юлия"}  # noqa: RUF001 - real Persian/Hebrew text
+    names = {"fa": "مریم\u200cسادات", "he": "נועה", "ru": "Юлия"}
     for locale, source in content["in_app"][field].items():
         out = render(content, "in_app", locale=locale, contact={"first_name": names[locale]})
-        assert out[field] == source.replace("{{ contact.first_name }}", names[locale])
+        name = names[locale] if locale == "ru" else isolated(names[locale])
+        assert out[field] == source.replace("{{ contact.first_name }}", name)
 
 
 # --- compiled content --------------------------------------------------------------
@@ -522,4 +535,378 @@ def test_rendering_never_reparses(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("template parsed at render time")
 
     monkeypatch.setattr(liquid.Environment, "from_string", fail)
-    assert render_channel(compiled, "sms", locale="fa", data={}) == {"text": "سلام دوست عزیز"}
+    expected = {"text": f"سلام {isolated('دوست عزیز')}"}
+    assert render_channel(compiled, "sms", locale="fa", data={}) == expected
+
+
+# --- locale formatting filters ------------------------------------------------------
+
+RU_CASES = "one {# товар} few {# товара} many {# товаров} other {# товара}"
+FORMATTED = {
+    "sms": {
+        "text": {
+            locale: (
+                "{{ contact.birthday | format_date: 'long' }}"
+                "|{{ context.now | format_date: 'full' }}"
+                "|{{ behaviour.revenue | format_number }}"
+                "|{{ context.price | format_currency: 'IRR' }}"
+                f"|{{{{ behaviour.cart_items | plural: '{RU_CASES}' }}}}"
+            )
+            for locale in ("en", "fa", "he", "ru")
+        }
+    }
+}
+FORMATTED_DATA = {
+    "contact": {"birthday": "2026-11-25"},
+    "context": {"now": "2026-11-25T12:00:00Z", "price": 1250000},
+    "behaviour": {"revenue": 1234.5, "cart_items": 21},
+}
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        (
+            "en-US",
+            [
+                "November 25, 2026",
+                "Wednesday, November 25, 2026",
+                "1,234.5",
+                "IRR\xa01,250,000",
+                "21 товара",  # English plural rules: 21 is "other"
+            ],
+        ),
+        (
+            "fa-IR",
+            [
+                "۴ آذر ۱۴۰۵",
+                "۱۴۰۵ آذر ۴, چهارشنبه",
+                "۱٬۲۳۴٫۵",
+                "\u200eریال\xa0۱٬۲۵۰٬۰۰۰",
+                "۲۱ товара",
+            ],
+        ),
+        (
+            "he",
+            [
+                "25 בנובמבר 2026",
+                "יום רביעי, 25 בנובמבר 2026",
+                "1,234.5",
+                "\u200f1,250,000\xa0\u200fIRR",
+                "21 товара",
+            ],
+        ),
+        (
+            "ru",
+            [
+                "25 ноября 2026\u202fг.",
+                "среда, 25 ноября 2026\u202fг.",
+                "1\xa0234,5",
+                "1\xa0250\xa0000\xa0IRR",
+                "21 товар",
+            ],
+        ),
+    ],
+)
+def test_format_filters_use_the_chosen_locale(locale: str, expected: list[str]) -> None:
+    compiled = compile_ok(FORMATTED, ("now", "price"))
+    [text] = render_channel(compiled, "sms", locale=locale, data=FORMATTED_DATA).values()
+    rtl = locale in ("fa-IR", "he")
+    assert text.split("|") == [isolated(part) if rtl else part for part in expected]
+
+
+def test_russian_plurals_in_a_template() -> None:
+    content = {"push": {"body": f"В корзине {{{{ behaviour.n | plural: '{RU_CASES}' }}}}"}}
+    compiled = compile_ok(content)
+    rendered = [
+        render_channel(compiled, "push", locale="ru", data={"behaviour": {"n": n}})["body"]
+        for n in (1, 2, 5, 21, 11, "3")
+    ]
+    assert rendered == [
+        f"В корзине {text}"
+        for text in ("1 товар", "2 товара", "5 товаров", "21 товар", "11 товаров", "3 товара")
+    ]
+
+
+def test_plural_takes_a_whole_pattern_and_named_arguments() -> None:
+    source = (
+        '{{ behaviour.n | plural: "{n, plural, one {{name}: # item} other {{name}: # items} }",'
+        " name: contact.first_name }}"
+    )
+    out = render(
+        {"sms": {"text": source}}, "sms", contact={"first_name": "Sara"}, behaviour={"n": 3}
+    )
+    assert out == {"text": "Sara: 3 items"}
+
+
+def test_select_filter() -> None:
+    source = "{{ contact.custom.tier | select: 'gold {Золотой клиент} other {Клиент}' }}"
+    assert render({"sms": {"text": source}}, "sms", contact={"custom": {"tier": "gold"}}) == {
+        "text": "Золотой клиент"
+    }
+    assert render({"sms": {"text": source}}, "sms", contact={"custom": {"tier": 7}}) == {
+        "text": "Клиент"
+    }
+
+
+def test_hebrew_calendar_and_time_zone_options() -> None:
+    source = "{{ context.now | format_date: 'long', calendar: 'hebrew' }}"
+    source += "|{{ context.now | format_datetime: 'short', tz: 'Asia/Jerusalem' }}"
+    out = render(
+        {"sms": {"text": {"he": source}}},
+        "sms",
+        locale="he",
+        context={"now": "2026-11-25T22:30:00Z"},
+        context_fields=("now",),
+    )
+    assert out == {"text": f"{isolated('ט״ו בכסלו תשפ״ז')}|{isolated('26.11.2026, 0:30')}"}
+
+
+def test_dates_show_in_the_contacts_time_zone() -> None:
+    content = {"sms": {"text": "{{ context.now | format_datetime: 'medium' }}"}}
+    late = {"now": "2026-11-25T22:30:00Z"}
+
+    def at(zone: object) -> str:
+        return render(
+            content,
+            "sms",
+            locale="en-US",
+            contact={"timezone": zone},
+            context=late,
+            context_fields=("now",),
+        )["text"]
+
+    assert at("Asia/Tehran") == "Nov 26, 2026, 2:00\u202fAM"
+    # An unknown zone is not an error: the message still goes out, in UTC.
+    assert at("Mars/Base") == at(None) == "Nov 25, 2026, 10:30\u202fPM"
+
+
+def test_plain_fields_format_in_the_contacts_locale() -> None:
+    content = {"sms": {"text": "{{ behaviour.revenue | format_number }}"}}
+    assert render(content, "sms", locale="ru", behaviour={"revenue": 1234.5}) == {
+        "text": "1\xa0234,5"
+    }
+    assert render(content, "sms", locale="fa_IR", behaviour={"revenue": 1234.5}) == {
+        "text": isolated("۱٬۲۳۴٫۵")
+    }
+    # No (valid) contact locale: the message's default.
+    assert render(content, "sms", locale="?", behaviour={"revenue": 1234.5}) == {"text": "1,234.5"}
+
+
+def test_translation_locale_wins_over_the_contacts() -> None:
+    content = {
+        "email": {
+            "subject": {
+                "en": "{{ behaviour.n | format_number }}",
+                "ru": "{{ behaviour.n | format_number }}",
+            },
+            "footer": "{{ behaviour.n | format_number }}",
+        }
+    }
+    # German is not offered: the English translation is sent, formatted as English.
+    out = render(content, "email", locale="de-DE", behaviour={"n": 1234.5})
+    assert out == {"subject": "1,234.5", "footer": "1,234.5"}
+    out = render(content, "email", locale="ru-RU", behaviour={"n": 1234.5})
+    assert out == {"subject": "1\xa0234,5", "footer": "1\xa0234,5"}
+
+
+@pytest.mark.parametrize("value", ["not a date", "2026-02-30", [1, 2], {"y": 2026}, True, "", None])
+def test_unformattable_data_renders_empty_so_default_applies(value: object) -> None:
+    source = "[{{ contact.birthday | format_date: 'long' }}]"
+    source += "[{{ contact.birthday | format_date: 'long' | default: 'soon' }}]"
+    assert render({"sms": {"text": source}}, "sms", contact={"birthday": value}) == {
+        "text": "[][soon]"
+    }
+
+
+def test_missing_values_and_arguments_from_data() -> None:
+    source = (
+        "[{{ contact.nothing | format_number }}]"
+        "[{{ context.price | format_currency: context.currency }}]"
+        "[{{ context.now | format_date: 'long', tz: contact.timezone }}]"
+    )
+    out = render(
+        {"sms": {"text": source}},
+        "sms",
+        context={"price": 5, "currency": "not money", "now": "2026-11-25"},
+        context_fields=("price", "currency", "now"),
+    )
+    assert out == {"text": "[][][November 25, 2026]"}
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ contact.b | format_date: 'huge' }}", "format_date: unknown style 'huge'"),
+        ("{{ contact.b | format_date: 'long', calendar: 'mayan' }}", "unknown calendar 'mayan'"),
+        ("{{ contact.b | format_datetime: tz: 'Mars/Base' }}", "'Mars/Base' is not a time zone"),
+        (
+            "{{ contact.b | format_date: 'long', zone: 'UTC' }}",
+            "unexpected keyword argument 'zone'",
+        ),
+        ("{{ contact.b | format_number: 2, 3 }}", "format_number: too many positional arguments"),
+        ("{{ contact.b | format_number: 99 }}", "decimals must be between 0 and 20"),
+        ("{{ contact.b | format_currency }}", "missing a required argument: 'currency'"),
+        ("{{ contact.b | format_currency: 'dollars' }}", "'dollars' is not an ISO 4217"),
+        (
+            "{{ contact.b | plural: 'one {# x}' }}",
+            "plural: '{n, plural, one {# x}}' is not a valid",
+        ),
+        (
+            "{{ contact.b | plural: 'one {x} other {y}', context: 1 }}",
+            "unexpected argument 'context'",
+        ),
+        ("{% assign d = contact.b | format_date: 'huge' %}", "unknown style 'huge'"),
+        ("{% echo contact.b | format_date: 'huge' %}", "unknown style 'huge'"),
+    ],
+)
+def test_bad_literal_filter_arguments_fail_at_compile_time(source: str, message: str) -> None:
+    [(_, problem)] = problems_of({"sms": {"text": source}})
+    assert message in problem
+
+
+def test_closing_braces_inside_a_pattern_get_a_hint() -> None:
+    source = '{{ contact.n | plural: "{n, plural, one {# x} other {# y}}" }}'
+    [(_, problem)] = problems_of({"sms": {"text": source}})
+    assert problem.startswith("template does not parse")
+    assert problem.endswith('a "}}" inside a quoted argument ends the {{ }}: write "} }"')
+
+
+# --- right-to-left isolates -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "rtl"), [("fa", True), ("he-IL", True), ("en", False), ("ru", False)]
+)
+def test_outputs_are_isolated_in_right_to_left_text_only(locale: str, rtl: bool) -> None:
+    content = {"sms": {"text": "{{ contact.first_name }} <{{ contact.email }}>: {{ behaviour.n }}"}}
+    out = render(
+        content,
+        "sms",
+        locale=locale,
+        contact={"first_name": "Sara Ahmadi", "email": "sara@example.com"},
+        behaviour={"n": 42},
+    )
+    wrap = isolated if rtl else str
+    assert out == {"text": f"{wrap('Sara Ahmadi')} <{wrap('sara@example.com')}>: {wrap('42')}"}
+
+
+def test_empty_values_are_never_isolated() -> None:
+    source = (
+        "سلام{{ contact.first_name }}!{{ contact.last_name | default: '' }}{% echo contact.x %}"
+    )
+    assert render({"sms": {"text": source}}, "sms", locale="fa") == {"text": "سلام!"}
+
+
+def test_html_text_is_isolated_but_attributes_urls_and_raw_text_are_not() -> None:
+    source = (
+        "<p title=\"{{ contact.first_name }}\" class='{{ contact.first_name }}'>"
+        "سلام {{ contact.first_name }}</p>"
+        '<a href="{{ context.url }}?who={{ contact.first_name }}"><img src="{{ context.url }}"></a>'
+        "<style>p { color: {{ contact.color }}; }</style><!-- {{ contact.first_name }} -->"
+        "<script>var n = '{{ contact.first_name }}';</script>{% echo contact.first_name %}"
+    )
+    out = render(
+        {"email": {"html": {"fa": source}}},
+        "email",
+        locale="fa",
+        contact={"first_name": "Sara", "color": "red"},
+        context={"url": "https://shop.example/x"},
+        context_fields=("url",),
+    )
+    assert out == {
+        "html": (
+            "<p title=\"Sara\" class='Sara'>"
+            f"سلام {isolated('Sara')}</p>"
+            '<a href="https://shop.example/x?who=Sara"><img src="https://shop.example/x"></a>'
+            "<style>p { color: red; }</style><!-- Sara -->"
+            f"<script>var n = 'Sara';</script>{isolated('Sara')}"
+        )
+    }
+
+
+def test_urls_in_text_are_not_isolated() -> None:
+    # Linkifiers would take the closing isolate into the link.
+    source = (
+        "سبد: {{ context.url }} — https://shop.example/c?id={{ contact.id }}&n={{ contact.n }}"
+        " www.shop.example/{{ contact.id }} {{ contact.id }}"
+        " https://shop.example/?t={% if contact.n %}vip{% endif %}&id={{ contact.id }}"
+    )
+    out = render(
+        {"sms": {"text": source}},
+        "sms",
+        locale="fa",
+        contact={"id": "c-7", "n": 2},
+        context={"url": "https://shop.example/cart"},
+        context_fields=("url",),
+    )
+    assert out == {
+        "text": (
+            "سبد: https://shop.example/cart — https://shop.example/c?id=c-7&n=2"
+            f" www.shop.example/c-7 {isolated('c-7')}"
+            " https://shop.example/?t=vip&id=c-7"
+        )
+    }
+
+
+def test_captured_output_is_a_value_not_text() -> None:
+    source = (
+        "{% capture link %}https://shop.example/?n={{ contact.first_name }}{% endcapture %}"
+        "{% capture name %}{{ contact.first_name }}{% endcapture %}"
+        "{% if name == 'Sara' %}{{ name | size }}{% endif %}"
+    )
+    out = render({"sms": {"text": source}}, "sms", locale="he", contact={"first_name": "Sara"})
+    assert out == {"text": isolated("4")}
+
+
+def test_isolates_follow_the_chosen_translation() -> None:
+    content = {
+        "push": {
+            "title": {"en": "Hi {{ contact.first_name }}", "fa": "سلام {{ contact.first_name }}"}
+        }
+    }
+    # The contact reads Hebrew, but no Hebrew translation exists: the English one is LTR.
+    assert render(content, "push", locale="he", contact={"first_name": "Noa"}) == {
+        "title": "Hi Noa"
+    }
+
+
+def test_echo_inside_an_html_tag_is_rejected() -> None:
+    # Like {{ }}, an echo there could add attributes such as onerror=.
+    for source in ('<img src="x" {% echo contact.attrs %}>', "<img {% cycle contact.a, 'b' %}>"):
+        [(_, message)] = problems_of({"web": {"html": source}})
+        assert message == "{{ }} inside an HTML tag must be within a quoted attribute value"
+
+
+# --- fields read by templates ----------------------------------------------------------
+
+
+def test_contact_and_behaviour_fields_used() -> None:
+    content = {
+        "email": {
+            "subject": {"en": "Hi {{ contact.first_name }}", "fa": "{{ contact.custom.plan }}"},
+            "html": (
+                "{% if contact.vip %}{% for o in contact.orders %}{{ o.id }}{% endfor %}{% endif %}"
+                "{{ behaviour.cart_items | plural: 'one {# x} other {# y}', a: contact.nickname }}"
+                "{{ contact[context.key] }}{{ behaviour.last_viewed.title }}"
+            ),
+        },
+        "sms": {"text": "{{ contact.birthday | format_date: 'long', tz: contact.timezone }}"},
+    }
+    compiled = compile_ok(content, ("key",))
+    assert contact_fields_used(compiled) == {
+        "first_name",
+        "custom",
+        "vip",
+        "orders",
+        "nickname",
+        "birthday",
+        "timezone",
+    }
+    assert behaviour_fields_used(compiled) == {"cart_items", "last_viewed"}
+    assert context_fields_used(compiled) == {"key"}
+
+
+def test_no_fields_used() -> None:
+    compiled = compile_ok({"sms": {"text": "hi"}})
+    assert contact_fields_used(compiled) == behaviour_fields_used(compiled) == set()
