@@ -41,6 +41,13 @@ class ApiKeys:
         if scope not in scopes and "admin" not in scopes:
             raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
 
+    def who(self, request: Request) -> str:
+        """The caller as audit records name it: a prefix of its key's digest, never the key."""
+        presented = _presented_key(request)
+        if not self.enabled or presented is None:
+            return "local"  # no keys: only someone on this machine can call
+        return "key:" + hashlib.sha256(presented.encode()).hexdigest()[:12]
+
 
 def parse_api_keys(spec: str) -> ApiKeys:
     """`"secret1:admin;secret2:decide,events"` (newlines work as separators too)."""

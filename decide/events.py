@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from decide.config.checks import Checks, type_name
+from decide.config.checks import Checks, parse_time, type_name
 from decide.config.placements import CHANNELS
-from decide.decisions import contact_id_of, parse_time
+from decide.decisions import contact_id_of
 from decide.tokens import Decision, Signer, TokenError
 
 EXPOSURE_TYPES = frozenset({"impression", "delivered"})
+MAX_PROPERTIES = 50
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 EVENT_FIELDS = {
     "event_id",
@@ -39,6 +41,7 @@ class Event:
     value: float | None
     currency: str | None
     channel: str | None
+    properties: Mapping[str, Any] = field(default_factory=dict)
 
     def export(self) -> dict[str, Any]:
         """The event as a warehouse row (NDJSON export); the decision's fields, not its token."""
@@ -49,6 +52,8 @@ class Event:
         for name in ("value", "currency", "channel"):
             if getattr(self, name) is not None:
                 row[name] = getattr(self, name)
+        if self.properties:
+            row["properties"] = dict(self.properties)
         if self.decision is not None:
             d = self.decision
             row["decision"] = {
@@ -127,6 +132,7 @@ def parse_event(raw: Any, index: int, rules: EventRules, signer: Signer) -> Even
         parsed = parse_time(c, doc["timestamp"], f"{path}.timestamp")
         moment = parsed.timestamp() if parsed else moment
     token = c.string(doc, "decision_id", path, default=None, max_len=4096)
+    properties = _properties(c, doc.get("properties"), f"{path}.properties")
     if not c.ok():
         return _invalid(c, index, event_id)
     assert event_id is not None and kind is not None and contact_id is not None
@@ -188,7 +194,25 @@ def parse_event(raw: Any, index: int, rules: EventRules, signer: Signer) -> Even
         float(value) if value is not None else None,
         currency,
         channel,
+        properties,
     )
+
+
+def _properties(c: Checks, value: Any, path: str) -> Mapping[str, Any]:
+    """Free-form, but small and flat enough to keep: scoring rules and behaviour read them."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        c.fail(path, f"must be an object, got {type_name(value)}")
+        return {}
+    if len(value) > MAX_PROPERTIES:
+        c.fail(path, f"at most {MAX_PROPERTIES} properties")
+    for name, item in value.items():
+        if isinstance(item, str) and len(item) > 1000:
+            c.fail(f"{path}.{name}", "must be at most 1000 characters")
+        elif not isinstance(item, str | int | float | bool) and item is not None:
+            c.fail(f"{path}.{name}", "must be a string, number, boolean or null")
+    return value
 
 
 def _invalid(c: Checks, index: int, event_id: str | None) -> Rejection:

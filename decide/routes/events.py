@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from decide.bodies import read_json
 from decide.config.checks import Checks
+from decide.contact_effects import ContactRules, feed_aggregates, queue_contact_event
 from decide.errors import ApiError, invalid, unavailable
 from decide.events import Event, EventRules, Rejection, parse_event
 from decide.responses import json_response
@@ -18,6 +21,9 @@ from decide.store import keys
 from decide.store.experiment_measurement import apply_metric_event
 from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
+from personalization.scoring import points_for
+
+log = logging.getLogger("decide")
 
 
 async def post_events(request: Request) -> Response:
@@ -55,6 +61,13 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
     batch = Batch(rt.scripts)
     experiments = list(rt.snapshot.experiments.values())
     contact_results: list[int] = []
+    scoring = rt.snapshot.workspace.scoring
+    contact_rules = ContactRules(
+        rt.settings.dedup_window_s,
+        rt.settings.machine_open_s,
+        scoring.half_life_s if scoring else 30 * 86_400,
+        rt.settings.attribution_window_s,
+    )
     for event in events:
         effect = event.arm_effect()
         if effect is not None and event.decision is not None:
@@ -65,16 +78,8 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
             batch, experiments, event.contact_id, event.event_id, event.type, event.at,
             event.value, event.currency, rt.settings.dedup_window_s,
         )  # fmt: skip
-        contact_results.append(
-            batch.script(
-                "apply_contact_event",
-                [
-                    keys.event_seen(event.contact_id, event.event_id),
-                    keys.behaviour(event.contact_id),
-                ],
-                [event.type, event.at, rt.settings.dedup_window_s],
-            )
-        )
+        points = points_for(scoring, event.type, event.properties) if scoring else 0.0
+        contact_results.append(queue_contact_event(batch, event, points, contact_rules, rules.now))
     if rt.settings.event_log_max and events:
         # One stream entry per request (its events as NDJSON): a command per event cost ~40% of
         # the event throughput. MAXLEN counts entries, so the cap is in batches.
@@ -85,9 +90,18 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
     if any(isinstance(r, Exception) for r in results):
         # Every script is idempotent, so the caller may retry the whole batch safely.
         raise unavailable("the store did not apply every event; retry the batch")
-    applied = sum(1 for i in contact_results if results[i] == 1)
+    applied = [(events[n], results[i]) for n, i in enumerate(contact_results) if results[i][0] == 1]
+    population = Batch(rt.scripts)
+    for event, result in applied:
+        feed_aggregates(population, result, event)
+    # Aggregates only: if this write fails the events stay acknowledged (they are stored); a
+    # prior or an attribution misses a count rather than ever counting one twice.
+    try:
+        await population.execute(rt.pipeliner)
+    except (RedisError, OSError) as error:
+        log.warning("population priors not updated: %s", error)
     return {
-        "accepted": applied,
-        "duplicate": len(events) - applied,
+        "accepted": len(applied),
+        "duplicate": len(events) - len(applied),
         "rejected": [r.as_dict() for r in rejected],
     }

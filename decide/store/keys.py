@@ -7,6 +7,8 @@ run on Redis Cluster. The groups:
 - `{c:<id>}`     one contact: event seen-markers and behaviour counters.
 - `{p:<key>}`    one placement: per-arm sufficient statistics and per-decision state.
 - `{e:<key>}`    one experiment: sticky assignments and exposures, per phase.
+- `{pop}`        population priors for channel and send-time learning.
+- `{b:<id>}`     one batch request's decisions, so a retry returns the same ones.
 
 Ids that come from callers (contact ids, event ids, segment values) are escaped so that no
 id can forge another key or break out of its hash tag.
@@ -43,10 +45,14 @@ CONFIG_VERSION = "{cfg}:version"
 PLACEMENTS = "{cfg}:placements"  # hash: placement key -> JSON document
 EXPERIMENTS = "{cfg}:experiments"  # hash: experiment key -> JSON document
 HOLDOUTS = "{cfg}:holdouts"  # hash: holdout key -> JSON document
-SIGNING_KEY = "{cfg}:signing_key"
+SEGMENTS = "{cfg}:segments"  # hash: segment key -> JSON document
+WORKSPACE = "{cfg}:workspace"  # hash: "default" -> JSON document (scoring, caps, quiet hours)
+SIGNING_KEY = "{cfg}:signing_key"  # generated once when DECIDE_SIGNING_KEYS is not set
 # Every accepted or duplicate event, capped, for the NDJSON export (consumers dedup on event_id:
 # it is written with the batch, before Redis says which events were new).
-EVENT_LOG = "{log}:events"  # generated once when DECIDE_SIGNING_KEYS is not set
+EVENT_LOG = "{log}:events"
+# Admin actions (erasures; config changes later): who, what, when — never a contact's id.
+AUDIT_LOG = "{log}:audit"
 
 
 # --- contacts ------------------------------------------------------------------------------
@@ -62,8 +68,62 @@ def event_seen(contact_id: str, event_id: str) -> str:
 
 
 def behaviour(contact_id: str) -> str:
-    """Hash of behaviour counters: `n:<type>` counts, `last:<type>` and `last_seen` times."""
+    """Hash of behaviour (see apply_contact_event.lua and personalization/behaviour.py):
+    `n:<type>`, `last:<type>`, `first_seen`, `last_seen`, `rev:<CUR>`, `cart`, `views`,
+    `score`/`score_at`, `ch:<channel>:d|e` deliveries and engagements, `sup:<channel>`."""
     return contact_tag(contact_id) + ":beh"
+
+
+def profile(contact_id: str) -> str:
+    """Hash attribute -> JSON value; `consent.<channel>` and `custom.<name>` flattened."""
+    return contact_tag(contact_id) + ":profile"
+
+
+def send_slots(contact_id: str) -> str:
+    """168 bytes, one per local hour of week: sends << 4 | engaged (see send_time.py)."""
+    return contact_tag(contact_id) + ":slots"
+
+
+def sends(contact_id: str) -> str:
+    """Sorted set `<nonce>|<channel>` -> send time: sends and reservations, for caps."""
+    return contact_tag(contact_id) + ":sends"
+
+
+def pending_sends(contact_id: str) -> str:
+    """Hash nonce -> deadline: reservations not yet confirmed by a `delivered` event."""
+    return contact_tag(contact_id) + ":pending"
+
+
+def shown(contact_id: str) -> str:
+    """Hash placement -> `<message>,<message>…`: content already decided for this contact."""
+    return contact_tag(contact_id) + ":shown"
+
+
+def send_state(contact_id: str, nonce: str) -> str:
+    """`<delivered at>|<engaged 0/1>` of one send: engagement counted once, machine opens
+    told apart; lives until its decision expires."""
+    return f"{contact_tag(contact_id)}:sd:{escape(nonce)}"
+
+
+def touches(contact_id: str) -> str:
+    """List of exposures `placement|message|channel|at`, newest first (at most 20), kept for
+    the attribution window: a conversion credits the ones before it."""
+    return contact_tag(contact_id) + ":touches"
+
+
+def merged_from(contact_id: str, other: str) -> str:
+    """Marker that `other` was folded into this contact, so a retried merge adds nothing."""
+    return f"{contact_tag(contact_id)}:merged:{escape(other)}"
+
+
+def contact_keys_pattern(contact_id: str) -> str:
+    """SCAN MATCH pattern for every key of one contact (erasure)."""
+    return glob_escape(contact_tag(contact_id)) + "*"
+
+
+# Population priors for channel and send-time learning (one small hash each).
+POPULATION_SLOTS = "{pop}:slots"  # `s<slot>` sends, `e<slot>` engaged
+POPULATION_CHANNELS = "{pop}:channels"  # `<channel>:d`, `<channel>:e`
 
 
 # --- placements ----------------------------------------------------------------------------
@@ -91,6 +151,11 @@ def parse_arm_stats(placement: str, name: str) -> tuple[str, int | None]:
     rest = name[len(arm_stats(placement, "")) :]
     segment, daily, day = rest.partition(":day")
     return unescape(segment), (int(day) if daily else None)
+
+
+def attribution(placement: str) -> str:
+    """Hash `<model>|<message>|<channel>|conversions` and `…|revenue:<CUR>` -> credited sum."""
+    return placement_tag(placement) + ":attribution"
 
 
 def decision_log(placement: str) -> str:
@@ -155,3 +220,11 @@ def experiment_seen(experiment: str, event_id: str) -> str:
 def experiment_log(experiment: str) -> str:
     """Stream of automatic actions (winner roll-outs) with the numbers that triggered them."""
     return experiment_tag(experiment) + ":log"
+
+
+# --- batch decisions -----------------------------------------------------------------------
+
+
+def batch_replay(request_id: str) -> str:
+    """Hash `digest` -> body digest, `<index>` -> that contact's decision (JSON)."""
+    return "{b:" + escape(request_id) + "}"

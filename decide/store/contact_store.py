@@ -1,0 +1,216 @@
+"""A contact's keys as a whole: profile writes, reading everything back, erasure and merge.
+
+Per-contact keys share the contact's hash tag; what lives elsewhere (experiment assignments
+and metric values, the decision and event logs, batch replays) is found by name and scrubbed
+key by key, so erasure and merge also work on a cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from decide.contact_merge import merge_behaviour, merge_shown, merge_slots
+from decide.store import keys
+from decide.store.scripts import Batch, Scripts
+
+ERASED = "erased"
+PAGE = 1000
+
+
+async def write_profile(
+    client: aioredis.Redis, scripts: Scripts, contact_id: str, mode: str,
+    sets: Mapping[str, bytes], deletes: list[str], consented: list[str],
+) -> int:  # fmt: skip
+    args: list[Any] = [mode, len(sets)]
+    for name, value in sets.items():
+        args += [name, value]
+    args += [len(deletes), *deletes, *consented]
+    batch = Batch(scripts)
+    batch.script("put_profile", [keys.profile(contact_id), keys.behaviour(contact_id)], args)
+    (result,) = await batch.execute(client)
+    if isinstance(result, Exception):
+        raise result
+    return int(result)
+
+
+async def read_everything(client: aioredis.Redis, contact_id: str) -> dict[str, Any]:
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.profile(contact_id))
+    pipe.hgetall(keys.behaviour(contact_id))
+    pipe.get(keys.send_slots(contact_id))
+    pipe.zrange(keys.sends(contact_id), 0, -1, withscores=True)
+    pipe.hgetall(keys.shown(contact_id))
+    profile, behaviour, slots, sends, shown = await pipe.execute()
+    return {"profile": profile, "behaviour": behaviour, "slots": slots, "sends": sends,
+            "shown": shown}  # fmt: skip
+
+
+async def _scan(client: aioredis.Redis, pattern: str) -> list[bytes]:
+    return [k async for k in client.scan_iter(match=pattern, count=PAGE)]
+
+
+async def erase(client: aioredis.Redis, contact_id: str) -> dict[str, int]:
+    """Everything decide holds about a contact: its own keys are deleted, its entries in shared
+    hashes removed, and its decision- and event-log entries rewritten without its id."""
+    own = await _scan(client, keys.contact_keys_pattern(contact_id))
+    if own:
+        await client.delete(*own)
+    return {
+        "keys": len(own),
+        "experiment_entries": await _erase_experiment_entries(client, contact_id),
+        "decision_log_entries": await _anonymise_decision_logs(client, contact_id),
+        "event_log_entries": await _anonymise_event_log(client, contact_id),
+        "batch_entries": await _erase_batch_entries(client, contact_id),
+    }
+
+
+def contact_hash(contact_id: str) -> str:
+    """How audit records name an erased contact: enough to match a request, not to read it."""
+    return hashlib.sha256(contact_id.encode()).hexdigest()[:16]
+
+
+def _per_contact_experiment_hash(name: str) -> bool:
+    """Experiment hashes whose fields are contact ids (assignments, metric values, CUPED
+    covariates) — never the totals, whose fields are variation statistics."""
+    tail = name.split("}", 1)[-1]
+    return tail.endswith(":assigned") or ":m:" in tail or ":pre:" in tail
+
+
+async def _experiment_hashes(client: aioredis.Redis) -> list[bytes]:
+    found = await _scan(client, "{e:*}:p*")
+    return [k for k in found if _per_contact_experiment_hash(k.decode())]
+
+
+async def _erase_experiment_entries(client: aioredis.Redis, contact_id: str) -> int:
+    names = await _experiment_hashes(client)
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hdel(name, contact_id)
+    return sum(int(n) for n in await pipe.execute()) if names else 0
+
+
+async def _rewrite_stream(client: aioredis.Redis, stream: bytes, match: Any, rewrite: Any) -> int:
+    """Replace each entry `match` selects by `rewrite(fields)`: XDEL then XADD (entries are
+    immutable), so the rewritten entries move to the stream's end."""
+    changed = 0
+    start = "-"
+    while True:
+        entries = await client.xrange(stream, min=start, count=PAGE)
+        for entry_id, fields in entries:
+            if match(fields):
+                pipe = client.pipeline(transaction=True)
+                pipe.xdel(stream, entry_id)
+                pipe.xadd(stream, rewrite(fields))
+                await pipe.execute()
+                changed += 1
+        if len(entries) < PAGE:
+            return changed
+        start = "(" + entries[-1][0].decode()
+
+
+async def _anonymise_decision_logs(client: aioredis.Redis, contact_id: str) -> int:
+    target = contact_id.encode()
+    changed = 0
+    for stream in await _scan(client, "{p:*}:log:decisions"):
+        changed += await _rewrite_stream(
+            client, stream, lambda f: f.get(b"c") == target, lambda f: {**f, b"c": ERASED}
+        )
+    return changed
+
+
+async def _anonymise_event_log(client: aioredis.Redis, contact_id: str) -> int:
+    quoted = orjson.dumps(contact_id)
+
+    def rewrite(fields: dict[bytes, bytes]) -> dict[bytes, Any]:
+        rows = []
+        for line in fields[b"e"].splitlines():
+            row = orjson.loads(line)
+            if row.get("contact_id") == contact_id:
+                row["contact_id"] = ERASED
+            rows.append(orjson.dumps(row))
+        return {**fields, b"e": b"\n".join(rows) + b"\n"}
+
+    return await _rewrite_stream(
+        client, keys.EVENT_LOG.encode(), lambda f: quoted in f.get(b"e", b""), rewrite
+    )
+
+
+async def _erase_batch_entries(client: aioredis.Redis, contact_id: str) -> int:
+    quoted = b'"contact_id":' + orjson.dumps(contact_id)
+    erased = 0
+    for name in await _scan(client, "{b:*}"):
+        entries = await client.hgetall(name)
+        stale = [field for field, value in entries.items() if quoted in value]
+        if stale:
+            erased += int(await client.hdel(name, *stale))
+    return erased
+
+
+async def merge(
+    client: aioredis.Redis, known: str, anonymous: str, marker_ttl_s: int, half_life_s: float
+) -> dict[str, Any]:
+    """Fold `anonymous` into `known`: profile fields `known` lacks, behaviour summed, send-time
+    histograms added, sends and shown content united, experiment assignments kept. Written
+    in one transaction with a marker, so a retried merge never adds anything twice."""
+    marker = keys.merged_from(known, anonymous)
+    folded = bool(await client.exists(marker))
+    if not folded:
+        # Idempotent moves first, then the counted fold with its marker in one transaction.
+        await _move_assignments(client, known, anonymous)
+        await _move_stickiness(client, known, anonymous)
+        theirs = await read_everything(client, anonymous)
+        ours = await read_everything(client, known)
+        pipe = client.pipeline(transaction=True)  # all keys share `known`'s hash tag
+        _write_merged(pipe, known, ours, theirs, half_life_s)
+        pipe.set(marker, 1, ex=marker_ttl_s)
+        await pipe.execute()
+    own = await _scan(client, keys.contact_keys_pattern(anonymous))
+    if own:
+        await client.delete(*own)
+    return {"merged": anonymous, "into": known, "already_merged": folded,
+            "keys_removed": len(own)}  # fmt: skip
+
+
+def _write_merged(
+    pipe: Any, known: str, ours: Mapping[str, Any], theirs: Mapping[str, Any], half_life_s: float
+) -> None:
+    missing = {f: v for f, v in theirs["profile"].items() if f not in ours["profile"]}
+    if missing:
+        pipe.hset(keys.profile(known), mapping=missing)
+    behaviour = merge_behaviour(ours["behaviour"], theirs["behaviour"], half_life_s)
+    if behaviour:
+        pipe.hset(keys.behaviour(known), mapping=behaviour)
+    if theirs["slots"]:
+        pipe.set(keys.send_slots(known), merge_slots(ours["slots"], theirs["slots"]))
+    if theirs["sends"]:
+        pipe.zadd(keys.sends(known), {member: score for member, score in theirs["sends"]})
+    shown = merge_shown(ours["shown"], theirs["shown"])
+    if shown:
+        pipe.hset(keys.shown(known), mapping=shown)
+
+
+async def _move_assignments(client: aioredis.Redis, known: str, anonymous: str) -> None:
+    """Sticky experiment assignments follow the person: the anonymous one is kept where the
+    known contact has none in that experiment and phase."""
+    for name in await _experiment_hashes(client):
+        if not name.decode().endswith(":assigned"):
+            continue
+        theirs = await client.hget(name, anonymous)
+        if theirs is not None:
+            await client.hsetnx(name, known, theirs)
+            await client.hdel(name, anonymous)
+
+
+async def _move_stickiness(client: aioredis.Redis, known: str, anonymous: str) -> None:
+    theirs = await client.hgetall(keys.bandit_sticky(anonymous))
+    for placement, value in theirs.items():
+        await client.hsetnx(keys.bandit_sticky(known), placement, value)
+    if theirs:
+        ttl = await client.ttl(keys.bandit_sticky(anonymous))
+        if ttl and ttl > 0:
+            await client.expire(keys.bandit_sticky(known), ttl)
