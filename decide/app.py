@@ -20,7 +20,9 @@ from decide.config.files import KINDS
 from decide.errors import ApiError
 from decide.responses import api_error_handler, json_response, store_error_handler
 from decide.routes import (
+    attribution,
     config,
+    contacts,
     decide,
     evaluate,
     events,
@@ -50,9 +52,22 @@ def _config_routes(kind: str) -> list[Route]:
 
 ROUTES = [
     Route("/v1/decide", decide.decide, methods=["POST"]),
+    Route("/v1/decide/batch", decide.decide_batch, methods=["POST"]),
     Route("/v1/events", events.post_events, methods=["POST"]),
     *(route for kind in KINDS for route in _config_routes(kind)),
+    Route("/v1/contacts/{id}", contacts.put_contact, methods=["PUT"]),
+    Route("/v1/contacts/{id}", contacts.patch_contact, methods=["PATCH"]),
+    Route("/v1/contacts/{id}", contacts.get_contact, methods=["GET"]),
+    Route("/v1/contacts/{id}", contacts.delete_contact, methods=["DELETE"]),
+    Route("/v1/contacts/{id}/merge", contacts.merge_contact, methods=["POST"]),
+    Route("/v1/workspace", config.put_workspace, methods=["PUT"]),
+    Route("/v1/workspace", config.get_workspace, methods=["GET"]),
     Route("/v1/placements/{key}/stats", stats.placement_stats, methods=["GET"]),
+    Route(
+        "/v1/placements/{key}/attribution",
+        attribution.placement_attribution,
+        methods=["GET"],
+    ),
     Route("/v1/placements/{key}/evaluate", evaluate.evaluate, methods=["POST"]),
     Route("/v1/placements/{key}/state", state.export_state, methods=["GET"]),
     Route("/v1/placements/{key}/state", state.import_state, methods=["PUT"]),

@@ -191,18 +191,17 @@ class WeightsCache:
 
 @dataclass(frozen=True)
 class BanditRead:
-    """What one bandit decision asked the gather batch for."""
+    """What the weights of one (segment, drawable arms) asked a read batch for."""
 
     segment: str
     arms: tuple[str, ...]  # drawable: filtered before the draw
     cache_key: tuple[Any, ...]
     weights: dict[str, float] | None  # fresh from the cache, or None: computed from `counters`
     counters: CounterReads | None
-    sticky: int | None  # index of the contact's sticky arm for this placement
 
 
 def plan_read(
-    batch: Batch, cache: WeightsCache, placement: Placement, version: int, contact_id: str,
+    batch: Batch, cache: WeightsCache, placement: Placement, version: int,
     arms: tuple[str, ...], segment: str, now: float,
 ) -> BanditRead:  # fmt: skip
     policy = placement.bandit
@@ -212,10 +211,7 @@ def plan_read(
     counters = None
     if weights is None:
         counters = read_counters(batch, placement.key, segment, policy, now)
-    sticky = None
-    if placement.sticky_hours:
-        sticky = batch.command("HGET", keys.bandit_sticky(contact_id), placement.key)
-    return BanditRead(segment, arms, cache_key, weights, counters, sticky)
+    return BanditRead(segment, arms, cache_key, weights, counters)
 
 
 def weights_for(
@@ -235,12 +231,12 @@ def weights_for(
     return weights
 
 
-def sticky_of(read: BanditRead, results: Sequence[Any], now: float) -> tuple[str, float] | None:
+def sticky_of(raw: bytes | None, arms: Sequence[str], now: float) -> tuple[str, float] | None:
     """The arm (and its original propensity) this contact was shown, while it still holds."""
-    if read.sticky is None or results[read.sticky] is None:
+    if raw is None:
         return None
-    arm, propensity, expires = results[read.sticky].decode().split("|")
-    if float(expires) <= now or arm not in read.arms:
+    arm, propensity, expires = raw.decode().split("|")
+    if float(expires) <= now or arm not in arms:
         return None
     return arm, float(propensity)
 

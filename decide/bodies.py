@@ -11,6 +11,10 @@ from decide.errors import ApiError
 
 
 async def read_json(request: Request, limit: int) -> Any:
+    return parse_json(await read_body(request, limit))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -21,7 +25,10 @@ async def read_json(request: Request, limit: int) -> Any:
         if size > limit:
             raise _too_large(limit)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes) -> Any:
     if not raw:
         raise ApiError(400, "invalid_json", "the request body is empty; send a JSON object")
     try:

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from decide.config.files import KINDS, demo_config_path, read_config_file
+from decide.config.files import KINDS, WORKSPACE, demo_config_path, read_config_file
 from decide.settings import Settings
 
 
@@ -56,11 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--policy", required=True, help='JSON, e.g. \'{"rule": "b"}\'')
     _client_arguments(evaluate)
 
-    commands.add_parser("simulate", help="bandit regret simulations (loadtest.bandit_sims)",
-                        add_help=False)  # fmt: skip
+    commands.add_parser(
+        "simulate",
+        help="simulations: bandit regret (default), or `simulate send-time|channels` for "
+        "per-contact send-time and channel learning",
+        add_help=False,
+    )
 
     args, rest = parser.parse_known_args(argv)
     if args.command == "simulate":
+        if rest and rest[0] in ("send-time", "channels"):
+            from loadtest.engagement_sims import main as engagement
+
+            return engagement(rest)
         from loadtest.bandit_sims import main as simulate
 
         return simulate(rest)
@@ -173,16 +181,21 @@ def apply_command(args: argparse.Namespace) -> int:
         return 2
     failed = 0
     for kind, key, doc in items:
-        status, body = _call(args, "PUT", f"/v1/{kind}/{key}", doc)
+        path, label = (
+            ("/v1/workspace", "workspace")
+            if kind == WORKSPACE
+            else (f"/v1/{kind}/{key}", f"{kind[:-1]} {key}")
+        )
+        status, body = _call(args, "PUT", path, doc)
         if status in (200, 201):
             print(
-                f"{kind[:-1]} {key}: {'created' if status == 201 else 'updated'} "
+                f"{label}: {'created' if status == 201 else 'updated'} "
                 f"(version {body.get('version')})"
             )
         else:
             failed += 1
             problem = body.get("error", {})
-            print(f"{kind[:-1]} {key}: {status} {problem.get('message', body)}", file=sys.stderr)
+            print(f"{label}: {status} {problem.get('message', body)}", file=sys.stderr)
             for detail in problem.get("details", []):
                 print(f"  {detail.get('field')}: {detail.get('reason')}", file=sys.stderr)
     return 1 if failed else 0
@@ -192,6 +205,9 @@ def export_command(args: argparse.Namespace) -> int:
     import yaml
 
     out: dict[str, Any] = {}
+    status, body = _call(args, "GET", "/v1/workspace")
+    if status == 200:
+        out[WORKSPACE] = {k: v for k, v in body.items() if k not in ("key", "version")}
     for kind in KINDS:
         status, body = _call(args, "GET", f"/v1/{kind}")
         if status != 200:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from bandits.policy import choose as draw
-from decide.config.checks import Checks, join, type_name
+from decide.config.checks import Checks, join, parse_time, parse_timezone
 from decide.config.experiments import Experiment
 from decide.config.placements import CHANNELS, Message, Placement
+from decide.contacts import STANDARD, validate_attributes
 from decide.errors import Problem, invalid
 from experiments.assignment import Assignment, assign, weights_of
 from experiments.conditions import evaluate
@@ -77,11 +78,9 @@ def parse_decide_request(body: Any, now: datetime) -> DecideRequest:
     timezone = None
     if "timezone" in attributes:
         timezone = parse_timezone(c, attributes["timezone"], "attributes.timezone")
-    if "locale" in attributes and not isinstance(attributes["locale"], str):
-        c.fail(
-            "attributes.locale",
-            f"must be a string like 'fa-IR', got {type_name(attributes['locale'])}",
-        )
+    # Standard attributes are typed as in a stored profile; others are for targeting only.
+    standard = {k: v for k, v in attributes.items() if k in STANDARD and k != "timezone"}
+    c.problems += validate_attributes(standard, "attributes")
     if not c.ok():
         raise invalid(c.problems)
     return DecideRequest(
@@ -97,61 +96,20 @@ def contact_id_of(c: Checks, doc: Mapping[str, Any], name: str, path: str = "") 
     return value
 
 
-def parse_time(c: Checks, value: Any, path: str) -> datetime | None:
-    if not isinstance(value, str):
-        c.fail(
-            path,
-            f"must be an ISO 8601 time with a zone (2026-11-24T18:02:11Z), got {type_name(value)}",
-        )
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        c.fail(path, f"is not an ISO 8601 time: {value!r}")
-        return None
-    if moment.tzinfo is None:
-        c.fail(path, "must carry a time zone (Z or +03:30)")
-        return None
-    return moment.astimezone(UTC)
-
-
-def parse_timezone(c: Checks, value: Any, path: str) -> ZoneInfo | None:
-    if not isinstance(value, str) or not value:
-        c.fail(path, "must be an IANA time zone name like Asia/Tehran")
-        return None
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        c.fail(path, f"is not a known IANA time zone: {value!r}")
-        return None
-
-
-def template_data(request: DecideRequest, behaviour: Mapping[str, Any]) -> dict[str, Any]:
+def template_data(
+    contact_id: str,
+    attributes: Mapping[str, Any],
+    behaviour: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> dict[str, Any]:
     """The roots templates and conditions see: contact, behaviour, context."""
-    contact = {"contact_id": request.contact_id, **request.attributes}
-    return {"contact": contact, "behaviour": dict(behaviour), "context": dict(request.context)}
+    contact = {**attributes, "contact_id": contact_id}
+    return {"contact": contact, "behaviour": dict(behaviour), "context": dict(context)}
 
 
 def behaviour_counts(data: Mapping[str, Any]) -> dict[str, int]:
     counts = data.get("behaviour", {}).get("counts", {})
     return dict(counts) if isinstance(counts, dict) else {}
-
-
-def behaviour_of(stored: Mapping[bytes, bytes]) -> dict[str, Any]:
-    """The behaviour counters events keep (see apply_contact_event.lua), as template data:
-    `behaviour.counts.click`, `behaviour.last_at.click`, `behaviour.last_seen` (epoch seconds)."""
-    counts: dict[str, int] = {}
-    last_at: dict[str, float] = {}
-    last_seen = None
-    for raw_key, raw_value in stored.items():
-        key = raw_key.decode()
-        if key.startswith("n:"):
-            counts[key[2:]] = int(raw_value)
-        elif key.startswith("last:"):
-            last_at[key[5:]] = float(raw_value)
-        elif key == "last_seen":
-            last_seen = float(raw_value)
-    return {"counts": counts, "last_at": last_at, "last_seen": last_seen}
 
 
 def missing_context(placement: Placement, request: DecideRequest) -> list[Problem]:
@@ -292,10 +250,9 @@ def channels_for(
 
 
 def render(
-    message: Message, channels: Sequence[str], request: DecideRequest, data: Mapping[str, Any]
+    message: Message, channels: Sequence[str], locale: str | None, data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The message's content on each channel, in the contact's language where it exists."""
-    locale = request.attributes.get("locale")
     content = {
         channel: render_channel(message.content, channel, locale=locale, data=data)
         for channel in channels

@@ -44,6 +44,8 @@ _KEY = [
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
     }
 ]
+_ID = [{"name": "id", "in": "path", "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 256}}]  # fmt: skip
 _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -129,7 +131,8 @@ SCHEMAS: dict[str, Any] = {
             },
             "reason": {
                 "type": ["string", "null"],
-                "description": "why message is null: not_eligible, no_channel",
+                "description": "why message is null: not_eligible, no_channel, "
+                "frequency_cap, goal_reached, no_repeat",
             },
             "channel": {
                 "type": ["object", "null"],
@@ -149,7 +152,7 @@ SCHEMAS: dict[str, Any] = {
             "assignment": {
                 "type": "object",
                 "properties": {
-                    "source": {"enum": ["experiment", "rule", "default"]},
+                    "source": {"enum": ["experiment", "bandit", "rule", "holdout", "default"]},
                     "experiment": {"type": "string"},
                     "variation": {"type": "string"},
                     "phase": {"type": "integer"},
@@ -206,6 +209,48 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
         },
+    },
+    "BatchRequest": {
+        "type": "object",
+        "required": ["placement", "contacts"],
+        "properties": {
+            "placement": {"type": "string"},
+            "request_id": {"type": "string", "maxLength": 200},
+            "context": {"type": "object", "description": "shared by every contact"},
+            "attributes": {"type": "object", "description": "shared by every contact"},
+            "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+            "contacts": {
+                "type": "array",
+                "maxItems": 10_000,
+                "items": {
+                    "type": "object",
+                    "required": ["contact_id"],
+                    "properties": {
+                        "contact_id": {"type": "string"},
+                        "attributes": {"type": "object"},
+                        "context": {"type": "object"},
+                        "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+                    },
+                },
+            },
+        },
+    },
+    "BatchResult": {
+        "type": "object",
+        "properties": {
+            "placement": {"type": "string"},
+            "count": {"type": "integer"},
+            "decisions": {
+                "type": "array",
+                "description": "in request order: a Decision with its index, or "
+                "{index, contact_id, status, error}",
+                "items": {"type": "object"},
+            },
+        },
+    },
+    "ContactWrite": {
+        "type": "object",
+        "properties": {"attributes": {"type": "object"}},
     },
     "Placement": {
         "type": "object",
@@ -273,6 +318,16 @@ def openapi_document() -> dict[str, Any]:
             "get": _op(
                 "Per segment and arm: decided, trials, rewards, mean, interval, weight, "
                 "chance of being best",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 503),
+            ),
+        },
+        "/v1/placements/{key}/attribution": {
+            "parameters": _KEY,
+            "get": _op(
+                "Conversions and revenue credited to the messages and channels exposed before "
+                "them (last touch, linear), within the attribution window",
                 "read",
                 _OBJ,
                 errors=(401, 403, 404, 503),
@@ -367,6 +422,86 @@ def openapi_document() -> dict[str, Any]:
             ),
             "get": _op("One holdout", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a holdout", "admin", _OBJ, errors=(401, 403, 404, 503)),
+        },
+        "/v1/decide/batch": {
+            "post": _op(
+                "Decisions for up to 10,000 contacts of one placement, in order; a contact "
+                "that fails validation gets its own error entry. Accept: application/x-ndjson "
+                "streams them; a retried request_id returns the same decisions",
+                "decide",
+                ref("BatchResult"),
+                ref("BatchRequest"),
+                (401, 403, 404, 409, 413, 422, 503),
+            )
+        },
+        "/v1/contacts/{id}": {
+            "parameters": _ID,
+            "put": _op(
+                "Replace a contact's profile: {attributes: {first_name, last_name, email, "
+                "phone, locale, timezone, birthday, lifecycle_stage, city, country, "
+                "push_tokens, web_push, consent: {channel: bool}, custom: {…}}}",
+                "admin",
+                _OBJ,
+                ref("ContactWrite"),
+                (401, 403, 413, 422, 503),
+            ),
+            "patch": _op(
+                "Merge into a contact's profile (JSON merge patch: null deletes a field)",
+                "admin",
+                _OBJ,
+                ref("ContactWrite"),
+                (401, 403, 413, 422, 503),
+            ),
+            "get": _op(
+                "The profile, behaviour, send-time histogram and recent sends",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 503),
+            ),
+            "delete": _op(
+                "Erase everything decide holds about the contact, and say what was erased",
+                "admin",
+                _OBJ,
+                errors=(401, 403, 422, 503),
+            ),
+        },
+        "/v1/contacts/{id}/merge": {
+            "parameters": _ID,
+            "post": _op(
+                "Fold an anonymous visitor into this contact: {from: id}",
+                "admin",
+                _OBJ,
+                {
+                    "type": "object",
+                    "required": ["from"],
+                    "properties": {"from": {"type": "string", "minLength": 1, "maxLength": 256}},
+                },
+                (401, 403, 413, 422, 503),
+            ),
+        },
+        "/v1/segments": {"get": _op("All segments", "read", _OBJ)},
+        "/v1/segments/{key}": {
+            "parameters": _KEY,
+            "put": _op(
+                "Create or replace a named segment: {condition, description}; targeted as "
+                '{"contact.segments": {"$in": [key]}}',
+                "admin",
+                _OBJ,
+                _OBJ,
+                (401, 403, 409, 412, 413, 422, 503),
+            ),
+            "get": _op("One segment", "read", _OBJ, errors=(401, 403, 404, 503)),
+            "delete": _op("Delete a segment", "admin", _OBJ, errors=(401, 403, 404, 503)),
+        },
+        "/v1/workspace": {
+            "put": _op(
+                "Settings for every placement: {scoring, frequency_caps, quiet_hours}",
+                "admin",
+                _OBJ,
+                _OBJ,
+                (401, 403, 409, 412, 413, 422, 503),
+            ),
+            "get": _op("The workspace settings", "read", _OBJ, errors=(401, 403, 503)),
         },
         "/v1/export/events": {
             "get": _op(

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from decide.bandit_serving import WeightsCache, estimate_strength
 from decide.config.snapshot import EMPTY, Snapshot
+from decide.reach import Priors, priors_from
 from decide.settings import Settings
 from decide.store import keys
 from decide.store.config_store import ConfigStore
@@ -60,6 +61,8 @@ class Runtime:
         self._estimating: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._store_down_logged = False
+        self.priors = Priors()
+        self._priors_at = float("-inf")
 
     def estimate_strength_soon(self, placement: str, arms: tuple[str, ...], cap: float) -> None:
         """Re-estimate a segmented placement's prior strength in the background, at most
@@ -92,6 +95,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.refresh()
+        await self.refresh_priors()
         self._refresher = asyncio.create_task(self._refresh_forever())
 
     async def stop(self) -> None:
@@ -143,7 +147,23 @@ class Runtime:
         self.signer = Signer([("s1", secret)])
         self._signer_is_stored = True
 
+    async def refresh_priors(self) -> None:
+        """The population's channel and send-time engagement: priors, so a few seconds stale
+        is fine; read in the background, never on a decision's path."""
+        try:
+            slots, channels = await asyncio.gather(
+                self.client.hgetall(keys.POPULATION_SLOTS),
+                self.client.hgetall(keys.POPULATION_CHANNELS),
+            )
+        except (RedisError, OSError) as error:
+            log.warning("population priors not refreshed: %s", error)
+            return
+        self.priors = priors_from(slots, channels)
+        self._priors_at = time.monotonic()
+
     async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self.settings.config_refresh_s)
             await self.refresh()
+            if time.monotonic() - self._priors_at >= self.settings.priors_refresh_s:
+                await self.refresh_priors()

@@ -31,6 +31,12 @@ class Settings:
     config_refresh_s: float = 0.5
     winner_tick_s: float = 30.0  # how often auto-winner experiments are looked at
     seed: int | None = None  # the decision RNG's seed (reproducible bandit draws); None: OS entropy
+    machine_open_s: float = 10.0  # an open this soon after delivery was a mail client's prefetch
+    cap_grace_s: int = 6 * 3600  # a reservation not confirmed by `delivered` by send_at + this ends
+    max_batch: int = 10_000  # contacts per POST /v1/decide/batch
+    batch_replay_s: int = 24 * 3600  # how long a batch's request_id returns the same decisions
+    attribution_window_s: int = 7 * 86_400  # a conversion credits exposures this far back
+    priors_refresh_s: float = 10.0  # population priors for channels and send times
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -63,4 +69,10 @@ class Settings:
             config_refresh_s=number("DECIDE_CONFIG_REFRESH_MS", 500) / 1000,
             winner_tick_s=number("DECIDE_WINNER_TICK_SECONDS", 30),
             seed=int(env["DECIDE_SEED"]) if env.get("DECIDE_SEED") else None,
+            machine_open_s=number("DECIDE_MACHINE_OPEN_SECONDS", 10),
+            cap_grace_s=int(number("DECIDE_CAP_GRACE_HOURS", 6) * 3600),
+            max_batch=int(number("DECIDE_MAX_BATCH", 10_000)),
+            batch_replay_s=int(number("DECIDE_BATCH_REPLAY_HOURS", 24) * 3600),
+            attribution_window_s=int(number("DECIDE_ATTRIBUTION_WINDOW_DAYS", 7) * 86_400),
+            priors_refresh_s=number("DECIDE_PRIORS_REFRESH_SECONDS", 10),
         )

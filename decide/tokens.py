@@ -37,6 +37,7 @@ _FIELDS = {
     "reward_value": "rv",
     "exposed_on_decide": "od",
     "daily": "dy",
+    "slot": "sl",
 }
 _NAMES = {short: name for name, short in _FIELDS.items()}
 
@@ -62,6 +63,7 @@ class Decision:
     phase: int | None = None
     segment: str = ""
     daily: bool = False  # also count in daily buckets (placements that forget old data)
+    slot: int | None = None  # the send's local hour of week (0 = Monday 00:00), for send-time
 
 
 _ORDER = tuple((f.name, _FIELDS[f.name]) for f in fields(Decision))

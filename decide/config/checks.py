@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from decide.errors import Problem
 
@@ -152,3 +154,32 @@ def type_name(value: Any) -> str:
         list: "array",
         dict: "object",
     }.get(type(value), type(value).__name__)
+
+
+def parse_time(c: Checks, value: Any, path: str) -> datetime | None:
+    if not isinstance(value, str):
+        c.fail(
+            path,
+            f"must be an ISO 8601 time with a zone (2026-11-24T18:02:11Z), got {type_name(value)}",
+        )
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        c.fail(path, f"is not an ISO 8601 time: {value!r}")
+        return None
+    if moment.tzinfo is None:
+        c.fail(path, "must carry a time zone (Z or +03:30)")
+        return None
+    return moment.astimezone(UTC)
+
+
+def parse_timezone(c: Checks, value: Any, path: str) -> ZoneInfo | None:
+    if not isinstance(value, str) or not value:
+        c.fail(path, "must be an IANA time zone name like Asia/Tehran")
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.fail(path, f"is not a known IANA time zone: {value!r}")
+        return None

@@ -7,18 +7,24 @@ from typing import Any
 
 import yaml
 
-KINDS = ("holdouts", "placements", "experiments")
+# Apply order: what later documents refer to comes first.
+KINDS = ("holdouts", "segments", "placements", "experiments")
+WORKSPACE = "workspace"  # one document, not keyed
 
 
 def read_config_file(path: Path | str) -> list[tuple[str, str, Any]]:
     """(kind, key, document) in apply order: placements first, then experiments that use them.
 
-    The file is `{"holdouts": {key: doc}, "placements": {key: doc}, "experiments": {key: doc}}`.
+    The file is `{"workspace": doc, "holdouts": {key: doc}, "segments": {key: doc},
+    "placements": {key: doc}, "experiments": {key: doc}}`; the workspace comes back as
+    ("workspace", "default", doc).
     """
     loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(loaded, dict) or set(loaded) - set(KINDS):
-        raise ValueError(f"{path}: expected top-level keys {', '.join(KINDS)}")
+    if not isinstance(loaded, dict) or set(loaded) - {WORKSPACE, *KINDS}:
+        raise ValueError(f"{path}: expected top-level keys {WORKSPACE}, {', '.join(KINDS)}")
     items: list[tuple[str, str, Any]] = []
+    if loaded.get(WORKSPACE) is not None:
+        items.append((WORKSPACE, "default", loaded[WORKSPACE]))
     for kind in KINDS:
         section = loaded.get(kind) or {}
         if not isinstance(section, dict):

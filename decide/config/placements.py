@@ -8,9 +8,17 @@ from typing import Any
 
 from decide.config.bandit_policy import BanditPolicy, known_policy_keys, parse_bandit_policy
 from decide.config.checks import Checks, join
+from decide.config.outreach import Outreach, parse_outreach
+from decide.contacts import TEMPLATE_FIELDS
 from decide.errors import invalid
 from experiments.conditions import context_fields_used, validate_condition
-from personalization.templates import CompiledContent, ContentError, channels_of, compile_content
+from personalization.templates import (
+    CompiledContent,
+    ContentError,
+    channels_of,
+    compile_content,
+    contact_fields_used,
+)
 
 CHANNELS = ("email", "sms", "push", "web_push", "in_app", "web")
 # Content shown inside the caller's own page or app: safe to fall back to a default when the
@@ -18,8 +26,7 @@ CHANNELS = ("email", "sms", "push", "web_push", "in_app", "web")
 WEB_CHANNELS = frozenset({"web", "in_app"})
 EXPOSURES = ("event", "on_decide")
 POLICIES = ("rule", "experiment", "bandit")
-# Named in DESIGN.md, built in later releases: refused rather than silently ignored.
-NOT_YET = ("send_time", "frequency_caps", "goal", "no_repeat")
+OUTREACH = ("send_time", "quiet_hours", "frequency_caps", "goal", "no_repeat", "trigger")
 KNOWN = {
     "description",
     "channels",
@@ -32,7 +39,7 @@ KNOWN = {
     "default_locale",
     "channel",
     "sticky_hours",
-    *NOT_YET,
+    *OUTREACH,
 }
 
 
@@ -66,8 +73,12 @@ class Placement:
     messages: Mapping[str, Message]
     default_message: str
     default_locale: str
-    max_fallbacks: int
+    outreach: Outreach
     document: Mapping[str, Any]  # the normalised configuration, as GET returns it
+
+    @property
+    def max_fallbacks(self) -> int:
+        return self.outreach.channel.max_fallbacks
 
     @property
     def web_only(self) -> bool:
@@ -81,9 +92,6 @@ def parse_placement(key: str, doc: Any) -> Placement:
     if body is None:
         raise invalid(c.problems, "placement")
     c.unknown_fields(body, KNOWN)
-    for name in NOT_YET:
-        if name in body:
-            c.fail(name, "is not supported in this version of decide yet")
 
     description = c.string(body, "description", "", default=None, max_len=2000) or ""
     channels = c.string_list(body, "channels", "") or []
@@ -114,7 +122,10 @@ def parse_placement(key: str, doc: Any) -> Placement:
         default_message = policy.rule_message or next(iter(messages))
     elif default_message is not None and default_message not in message_keys:
         c.fail("default_message", f"names no message of this placement: {default_message!r}")
-    max_fallbacks = _channel_rule(c, body)
+    outreach = parse_outreach(c, body, tuple(channels))
+    if outreach.no_repeat_s is not None and policy.kind == "experiment":
+        c.fail("no_repeat", "applies to bandit and rule policies (an experiment's variation "
+               "is sticky by design)")  # fmt: skip
     sticky_hours = c.number(body, "sticky_hours", "", default=0, low=0, high=24 * 90) or 0.0
     if sticky_hours and policy.kind != "bandit":
         c.fail("sticky_hours", "applies to bandit policies (experiments are sticky already)")
@@ -138,8 +149,9 @@ def parse_placement(key: str, doc: Any) -> Placement:
         "messages": body["messages"],
         "default_message": default_message,
         "default_locale": default_locale,
-        "channel": {"type": "ordered", "max_fallbacks": max_fallbacks},
+        "channel": body.get("channel", {"type": "ordered", "max_fallbacks": 2}),
         **({"sticky_hours": sticky_hours} if sticky_hours else {}),
+        **{name: body[name] for name in OUTREACH if name in body},
     }
     return Placement(
         key=key,
@@ -156,7 +168,7 @@ def parse_placement(key: str, doc: Any) -> Placement:
         messages=messages,
         default_message=default_message or "",
         default_locale=default_locale,
-        max_fallbacks=max_fallbacks,
+        outreach=outreach,
         document=normalised,
     )
 
@@ -197,6 +209,13 @@ def _messages(
             for where, reason in error.problems:
                 c.fail(where, reason)
             continue
+        for name in sorted(contact_fields_used(compiled) - TEMPLATE_FIELDS):
+            c.fail(
+                join(path, "content"),
+                f"reads contact.{name}, which is not a contact attribute (strict mode: "
+                f"known ones are {', '.join(sorted(TEMPLATE_FIELDS))}; yours go under "
+                "contact.custom)",
+            )
         allowed = set(body.get("channels") or [])
         for channel in channels_of(compiled):
             if allowed and channel not in allowed:
@@ -245,22 +264,6 @@ def _reward(c: Checks, policy: dict[str, Any]) -> Reward:
     hours = c.number(spec, "window_hours", path, default=72, low=0.001, high=24 * 90)
     use_value = c.boolean(spec, "value", path, default=False)
     return Reward(event or "click", round((hours or 72) * 3600), use_value)
-
-
-def _channel_rule(c: Checks, body: dict[str, Any]) -> int:
-    rule = body.get("channel")
-    if rule is None:
-        return 2
-    spec = c.mapping(rule, "channel")
-    if spec is None:
-        return 2
-    c.unknown_fields(spec, {"type", "max_fallbacks"}, "channel")
-    if spec.get("type", "ordered") == "learned":
-        c.fail("channel.type", "learned channels are not supported in this version of decide yet")
-    else:
-        c.string(spec, "type", "channel", default="ordered", choices=("ordered",))
-    value = c.number(spec, "max_fallbacks", "channel", default=2, low=0, high=2, integer=True)
-    return int(value if value is not None else 2)
 
 
 def _split_problem(problem: str, default_path: str) -> tuple[str, str]:

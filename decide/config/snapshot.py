@@ -12,7 +12,9 @@ import orjson
 from decide.config.experiments import Experiment, parse_experiment
 from decide.config.holdouts import Holdout, parse_holdout
 from decide.config.placements import Placement, parse_placement
+from decide.config.workspace import Workspace, parse_segment, parse_workspace
 from decide.errors import ApiError
+from personalization.segments import Segment
 
 log = logging.getLogger("decide.config")
 T = TypeVar("T")
@@ -24,6 +26,8 @@ class Snapshot:
     placements: Mapping[str, Placement] = field(default_factory=dict)
     experiments: Mapping[str, Experiment] = field(default_factory=dict)
     holdouts: Mapping[str, Holdout] = field(default_factory=dict)
+    segments: Mapping[str, Segment] = field(default_factory=dict)
+    workspace: Workspace = field(default_factory=Workspace)
     loaded: bool = True  # False until the store was read once
 
 
@@ -35,6 +39,8 @@ def build_snapshot(
     placements: Mapping[bytes, bytes],
     experiments: Mapping[bytes, bytes],
     holdouts: Mapping[bytes, bytes] | None = None,
+    segments: Mapping[bytes, bytes] | None = None,
+    workspace: Mapping[bytes, bytes] | None = None,
 ) -> Snapshot:
     """Compile stored documents; one that no longer validates is skipped and logged, never
     allowed to take the other placements down with it."""
@@ -43,6 +49,10 @@ def build_snapshot(
         _compile("placement", placements, parse_placement),
         _compile("experiment", experiments, parse_experiment),
         _compile("holdout", holdouts or {}, parse_holdout),
+        _compile("segment", segments or {}, parse_segment),
+        _compile("workspace", workspace or {}, lambda _, doc: parse_workspace(doc)).get(
+            "default", Workspace()
+        ),
     )
 
 

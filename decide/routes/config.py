@@ -12,6 +12,7 @@ from decide.config.checks import KEY_PATTERN, KEY_RULE
 from decide.config.experiments import Experiment, parse_experiment
 from decide.config.holdouts import parse_holdout
 from decide.config.placements import Placement, parse_placement
+from decide.config.workspace import parse_segment, parse_workspace
 from decide.errors import Problem, invalid, not_found
 from decide.responses import json_response
 from decide.runtime import Runtime
@@ -116,13 +117,44 @@ async def store_holdout(
     return await _put(rt, "holdouts", key, dict(parse_holdout(key, body).document), expected)
 
 
+async def store_segment(
+    rt: Runtime, key: str, body: Any, expected: str = ""
+) -> tuple[bool, int, dict[str, Any]]:
+    segment = parse_segment(key, body)
+    document = {"condition": dict(segment.condition)}
+    if segment.description:
+        document["description"] = segment.description
+    return await _put(rt, "segments", key, document, expected)
+
+
+async def store_workspace(
+    rt: Runtime, key: str, body: Any, expected: str = ""
+) -> tuple[bool, int, dict[str, Any]]:
+    return await _put(rt, "workspace", "default", dict(parse_workspace(body).document), expected)
+
+
 async def store_document(
     rt: Runtime, kind: str, key: str, body: Any, expected: str = ""
 ) -> tuple[bool, int, dict[str, Any]]:
     """Validate and store one configuration document: (created, version, document)."""
     store = {"placements": store_placement, "experiments": store_experiment,
-             "holdouts": store_holdout}[kind]  # fmt: skip
+             "holdouts": store_holdout, "segments": store_segment,
+             "workspace": store_workspace}[kind]  # fmt: skip
     return await store(rt, key, body, expected)
+
+
+async def put_workspace(request: Request) -> Response:
+    rt = _runtime(request, "admin")
+    body = await read_json(request, rt.settings.body_limit)
+    stored = await store_workspace(rt, "default", body, _expected_version(request))
+    return _stored_response(*stored)
+
+
+async def get_workspace(request: Request) -> Response:
+    rt = _runtime(request, "read")
+    stored = await rt.config.get("workspace", "default")
+    version, document = stored if stored is not None else (0, {})
+    return json_response({"version": version, **document}, headers={"ETag": f'"{version}"'})
 
 
 async def put_config(request: Request, kind: Kind) -> Response:

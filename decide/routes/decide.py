@@ -1,264 +1,189 @@
-"""POST /v1/decide: gather (one pipelined read) → choose (pure) → record (one write) → answer."""
+"""POST /v1/decide (one contact) and POST /v1/decide/batch (up to 10,000 of them)."""
 
 from __future__ import annotations
 
-import logging
-import secrets
-from collections.abc import Mapping
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from redis.exceptions import RedisError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from decide import bandit_serving, decisions
-from decide.bodies import read_json
-from decide.config.experiments import Experiment
-from decide.config.holdouts import holding
-from decide.config.placements import WEB_CHANNELS, Placement
-from decide.errors import invalid, not_found, unavailable
+from decide import decisions
+from decide.bodies import parse_json, read_body, read_json
+from decide.config.checks import Checks
+from decide.errors import ApiError, Problem, invalid, not_found
 from decide.responses import json_response
 from decide.runtime import Runtime
+from decide.serving import serve
 from decide.store import keys
-from decide.store.experiment_measurement import record_exposure
-from decide.store.outcomes import count_outcome
-from decide.store.scripts import Batch
-from decide.tokens import Decision
 
-log = logging.getLogger("decide")
+CHUNK = 1000  # contacts per gather/write round trip in a batch
+BATCH_FIELDS = {"placement", "contacts", "context", "channels", "attributes", "request_id"}
+CONTACT_FIELDS = {"contact_id", "attributes", "context", "channels"}
+NDJSON = "application/x-ndjson"
 
 
 async def decide(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "decide")
-    body = await read_json(request, rt.settings.body_limit)
-    return json_response(await decide_one(rt, body))
+    return json_response(await decide_one(rt, await read_json(request, rt.settings.body_limit)))
 
 
 async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
-    req = decisions.parse_decide_request(body, datetime.fromtimestamp(rt.clock(), UTC))
-    snapshot = rt.snapshot
-    placement = snapshot.placements.get(req.placement)
-    if placement is None:
-        raise not_found("placement", req.placement)
-    missing = decisions.missing_context(placement, req)
-    if missing:
-        raise invalid(missing)
-    experiment = snapshot.experiments.get(placement.experiment or "")
-    now = req.now.timestamp()
-    namespace = experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
-    # Pure, so before the gather: a held-out contact needs no experiment or bandit state.
-    holdout = holding(snapshot.holdouts.values(), req.contact_id, namespace)
+    req = decisions.parse_decide_request(body, _now(rt))
+    (result,) = await serve(rt, req.placement, [req])
+    if isinstance(result, ApiError):
+        raise result
+    return result
 
-    # Gather: everything this decision reads, in one pipelined round trip. A failed read means
-    # consent, suppression and history are unknown: outbound channels then fail closed.
-    gather = Batch(rt.scripts)
-    behaviour_at = gather.command("HGETALL", keys.behaviour(req.contact_id))
-    sticky_at = bandit_read = None
-    if holdout is None and experiment is not None and experiment.spec.status == "running":
-        spec = experiment.spec
-        sticky_at = gather.command(
-            "HGET", keys.experiment_assignments(spec.key, spec.phase), req.contact_id
+
+async def decide_batch(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, "decide")
+    raw = await read_body(request, rt.settings.batch_body_limit)
+    body = parse_json(raw)
+    batch = _parse_batch(rt, body)
+    if batch["placement"] not in rt.snapshot.placements:
+        raise not_found("placement", batch["placement"])
+    replay = await _Replay.open(rt, batch["request_id"], raw) if batch["request_id"] else None
+    lines = _decisions(rt, batch, replay)
+    if NDJSON in request.headers.get("accept", ""):
+        return StreamingResponse(
+            (orjson.dumps(item) + b"\n" async for item in lines), media_type=NDJSON
         )
-    if holdout is None and placement.bandit is not None:
-        segment = bandit_serving.segment_of(placement.bandit, decisions.template_data(req, {}))
-        arms = decisions.drawable_arms(placement, req.channels)
-        bandit_read = bandit_serving.plan_read(
-            gather, rt.weights, placement, snapshot.version, req.contact_id, arms, segment, now
-        )
-    try:
-        read = await gather.execute(rt.pipeliner)
-        degraded = any(isinstance(r, Exception) for r in read)
-    except (RedisError, OSError):
-        read, degraded = [], True
-
-    allowed = req.channels
-    if degraded:
-        allowed = _channels_without_store(placement, req)
-        data = decisions.template_data(req, {})
-        choice = decisions.default_choice(
-            placement, "store unreachable: serving the default message"
-        )
-    else:
-        data = decisions.template_data(req, decisions.behaviour_of(read[behaviour_at]))
-        if holdout is not None:
-            choice = decisions.held_out(placement, holdout.key, data)
-        elif bandit_read is not None:
-            if bandit_read.segment and placement.bandit is not None:
-                cap = placement.bandit.config.prior_strength
-                rt.estimate_strength_soon(placement.key, tuple(placement.messages), cap)
-            weights = bandit_serving.weights_for(
-                bandit_read, read, placement, rt.weights, rt.rng, now
-            )
-            sticky_arm = bandit_serving.sticky_of(bandit_read, read, now)
-            choice = decisions.choose_bandit(
-                placement, data, weights, rt.rng, sticky_arm, bandit_read.segment
-            )
-        else:
-            held = read[sticky_at] if sticky_at is not None else None
-            sticky = held.decode().partition("|")[0] if held is not None else None
-            choice = decisions.choose(placement, experiment, req.contact_id, data, sticky)
-
-    answer: dict[str, Any] = {
-        "decision_id": None,
-        "placement": placement.key,
-        "message": None,
-        "reason": choice.reason,
-        "channel": None,
-        "send_at": None,
-        "assignment": _assignment(choice),
-        "degraded": degraded,
-        "reasons": list(choice.reasons),
-    }
-    if choice.message is None:
-        return answer
-    channels = decisions.channels_for(placement, choice.message, allowed)
-    if not channels:
-        answer["reason"] = "no_channel"
-        answer["reasons"].append("channel: the message has no content on an allowed channel")
-        return answer
-    channels = channels[: 1 + placement.max_fallbacks]
-    segment = bandit_read.segment if bandit_read is not None else ""
-    token = _decision(
-        rt, placement, choice, choice.message.key, req, channels[0], snapshot.version, segment
-    )
-    if not degraded:
-        answer["degraded"] = not await _record(rt, placement, experiment, choice, token, req, data)
-    answer |= {
-        "decision_id": rt.signing().sign(token),
-        "message": decisions.render(choice.message, channels, req, data),
-        "channel": {"primary": channels[0], "fallbacks": list(channels[1:])},
-        "send_at": _send_at(req),
-    }
-    return answer
+    items = [item async for item in lines]
+    return json_response({"placement": batch["placement"], "count": len(items), "decisions": items})
 
 
-def _channels_without_store(placement: Placement, req: decisions.DecideRequest) -> tuple[str, ...]:
-    """Fail closed: a person is messaged only on a channel whose consent the request itself
-    carries; content inside the caller's own page or app may still be served."""
-    consent = req.attributes.get("consent")
-    consent = consent if isinstance(consent, dict) else {}
-    usable = tuple(
-        channel
-        for channel in placement.channels
-        if (req.channels is None or channel in req.channels)
-        and (channel in WEB_CHANNELS or consent.get(channel) is True)
-    )
-    if not usable:
-        raise unavailable(
-            "the store is unreachable, so consent for this placement's channels cannot be read; "
-            "retry, or send attributes.consent for the channel"
-        )
-    return usable
+def _now(rt: Runtime) -> datetime:
+    return datetime.fromtimestamp(rt.clock(), UTC)
 
 
-def _decision(
-    rt: Runtime,
-    placement: Placement,
-    choice: decisions.Choice,
-    message: str,
-    req: decisions.DecideRequest,
-    channel: str,
-    version: int,
-    segment: str,
-) -> Decision:
-    issued = int(req.now.timestamp())
-    reward = placement.reward
-    return Decision(
-        placement=placement.key,
-        contact_id=req.contact_id,
-        message=message,
-        channel=channel,
-        send_at=issued,
-        propensity=round(choice.propensity, 6),
-        policy_version=version,
-        issued_at=issued,
-        expires_at=issued + reward.window_s + rt.settings.decision_grace_s,
-        nonce=secrets.token_urlsafe(9),
-        reward_event=reward.event,
-        reward_window_s=reward.window_s,
-        reward_value=reward.use_value,
-        exposed_on_decide=placement.exposure == "on_decide",
-        experiment=choice.experiment,
-        variation=choice.variation,
-        phase=choice.phase,
-        segment=segment,
-        daily=placement.bandit is not None and placement.bandit.daily,
-    )
-
-
-async def _record(
-    rt: Runtime, placement: Placement, experiment: Experiment | None, choice: decisions.Choice,
-    token: Decision, req: decisions.DecideRequest, data: Mapping[str, Any],
-) -> bool:  # fmt: skip
-    """One pipelined write; False when the store did not take all of it."""
-    batch = Batch(rt.scripts)
-    if choice.in_experiment and experiment is not None and choice.variation is not None:
-        counts = decisions.behaviour_counts(data)
-        record_exposure(
-            batch, experiment, token.contact_id, choice.variation, token.issued_at, counts
-        )
-    batch.command(
-        "HINCRBY", keys.arm_stats(placement.key, token.segment), f"{token.message}:decided", 1
-    )
-    if choice.source == "bandit" and not choice.sticky:
-        _log_draw(rt, batch, placement, token, req)
-    if token.exposed_on_decide:
-        count_outcome(batch, token, "exposure", token.issued_at, 0.0, token.issued_at,
-                      rt.settings.decision_log_max)  # fmt: skip
-    try:
-        results = await batch.execute(rt.pipeliner)
-    except (RedisError, OSError) as error:
-        log.warning("decision not recorded: %s", error)
-        return False
-    return not any(isinstance(r, Exception) for r in results)
-
-
-def _log_draw(
-    rt: Runtime, batch: Batch, placement: Placement, token: Decision, req: decisions.DecideRequest
-) -> None:
-    """The decision log (capped stream) that off-policy evaluation replays, and stickiness."""
-    if rt.settings.decision_log_max:
-        batch.command(
-            "XADD", keys.decision_log(placement.key), "MAXLEN", "~", rt.settings.decision_log_max,
-            "*", "d", token.nonce, "c", token.contact_id, "a", token.message,
-            "p", token.propensity, "s", token.segment, "v", token.policy_version,
-            "t", token.issued_at, "w", token.reward_window_s,
-            "ctx", orjson.dumps(req.context),
-        )  # fmt: skip
-    if placement.sticky_hours:
-        key = keys.bandit_sticky(token.contact_id)
-        value = bandit_serving.sticky_value(
-            token.message, token.propensity, placement, token.issued_at
-        )
-        batch.command("HSET", key, placement.key, value)
-        batch.command("EXPIRE", key, int(placement.sticky_hours * 3600) + 60)
-
-
-def _assignment(choice: decisions.Choice) -> dict[str, Any]:
-    out: dict[str, Any] = {"source": choice.source, "propensity": round(choice.propensity, 6)}
-    if choice.experiment is not None:
-        out |= {
-            "experiment": choice.experiment,
-            "variation": choice.variation,
-            "phase": choice.phase,
-        }
-    elif choice.holdout is not None:
-        out["holdout"] = choice.holdout
-    elif choice.source == "bandit":
-        out |= {"policy": "bandit", "sticky": choice.sticky}
-    else:
-        out["policy"] = "rule"
-    return out
-
-
-def _send_at(req: decisions.DecideRequest) -> dict[str, str]:
-    utc = req.now.replace(microsecond=0)
-    local = utc.astimezone(req.timezone) if req.timezone else utc
+def _parse_batch(rt: Runtime, body: Any) -> dict[str, Any]:
+    c = Checks()
+    doc = c.mapping(body, "body")
+    if doc is None:
+        raise invalid(c.problems)
+    c.unknown_fields(doc, BATCH_FIELDS)
+    placement = c.key(doc, "placement", "")
+    request_id = c.string(doc, "request_id", "", default=None, max_len=200)
+    contacts = doc.get("contacts")
+    if not isinstance(contacts, list) or not contacts:
+        c.fail("contacts", "must be a non-empty list of {contact_id, attributes, context}")
+    elif len(contacts) > rt.settings.max_batch:
+        raise ApiError(413, "too_many_contacts", f"at most {rt.settings.max_batch} contacts")
+    for name in ("context", "attributes"):
+        if name in doc:
+            c.mapping(doc[name], name)
+    if not c.ok():
+        raise invalid(c.problems)
     return {
-        "utc": utc.isoformat().replace("+00:00", "Z"),
-        "local": local.isoformat(),
-        "timezone": str(req.timezone) if req.timezone else "UTC",
+        "placement": placement,
+        "request_id": request_id,
+        "contacts": contacts,
+        "context": doc.get("context", {}),
+        "attributes": doc.get("attributes", {}),
+        "channels": doc.get("channels"),
     }
+
+
+def _contact_request(
+    batch: dict[str, Any], item: Any, now: datetime
+) -> decisions.DecideRequest | ApiError:
+    """One contact of a batch as a single decide request: shared context and attributes,
+    overridden by the contact's own."""
+    if not isinstance(item, dict):
+        return invalid([Problem("contact", "must be an object with contact_id")])
+    unknown = sorted(set(item) - CONTACT_FIELDS)
+    if unknown:
+        return invalid([Problem(name, "unknown field") for name in unknown])
+    own_context = item.get("context", {})
+    own_attributes = item.get("attributes", {})
+    body = {
+        "contact_id": item.get("contact_id"),
+        "placement": batch["placement"],
+        "attributes": (batch["attributes"] | own_attributes)
+        if isinstance(own_attributes, dict)
+        else own_attributes,
+        "context": (batch["context"] | own_context)
+        if isinstance(own_context, dict)
+        else own_context,
+    }
+    channels = item.get("channels", batch["channels"])
+    if channels is not None:
+        body["channels"] = channels
+    try:
+        return decisions.parse_decide_request(body, now)
+    except ApiError as error:
+        return error
+
+
+async def _decisions(
+    rt: Runtime, batch: dict[str, Any], replay: _Replay | None
+) -> AsyncIterator[dict[str, Any]]:
+    contacts = batch["contacts"]
+    now = _now(rt)
+    for start in range(0, len(contacts), CHUNK):
+        chunk = list(enumerate(contacts[start : start + CHUNK], start))
+        done = await replay.read([i for i, _ in chunk]) if replay else {}
+        todo = [(i, item) for i, item in chunk if i not in done]
+        parsed = [(i, _contact_request(batch, item, now)) for i, item in todo]
+        valid = [(i, r) for i, r in parsed if isinstance(r, decisions.DecideRequest)]
+        served = await serve(rt, batch["placement"], [r for _, r in valid])
+        fresh: dict[int, dict[str, Any]] = {}
+        for (i, _), result in zip(valid, served, strict=True):
+            fresh[i] = _entry(i, result)
+        for i, request in parsed:
+            if isinstance(request, ApiError):
+                fresh[i] = _entry(i, request, contacts[i])
+        if replay:
+            await replay.write({i: e for i, e in fresh.items() if "error" not in e})
+        for i, _ in chunk:
+            yield done.get(i) or fresh[i]
+
+
+def _entry(index: int, result: dict[str, Any] | ApiError, item: Any = None) -> dict[str, Any]:
+    if isinstance(result, ApiError):
+        contact = item.get("contact_id") if isinstance(item, dict) else None
+        return {"index": index, "contact_id": contact, "status": result.status,
+                **result.body()}  # fmt: skip
+    return {"index": index, **result}
+
+
+class _Replay:
+    """A batch's decisions kept for a while under its request_id: a retried batch (say, after
+    a timeout mid-stream) gets the same decisions back, and caps are not reserved twice."""
+
+    def __init__(self, rt: Runtime, key: str) -> None:
+        self.rt, self.key = rt, key
+
+    @classmethod
+    async def open(cls, rt: Runtime, request_id: str, raw: bytes) -> _Replay:
+        replay = cls(rt, keys.batch_replay(request_id))
+        digest = hashlib.sha256(raw).hexdigest()[:32]
+        stored = await rt.client.hget(replay.key, "digest")
+        if stored is not None and stored.decode() != digest:
+            raise ApiError(409, "request_id_reused",
+                           "request_id was used for a different batch; use a new one")  # fmt: skip
+        if stored is None:
+            await rt.client.hset(replay.key, "digest", digest)
+            await rt.client.expire(replay.key, rt.settings.batch_replay_s)
+        return replay
+
+    async def read(self, indices: list[int]) -> dict[int, dict[str, Any]]:
+        values = await self.rt.client.hmget(self.key, [str(i) for i in indices])
+        return {i: orjson.loads(v) for i, v in zip(indices, values, strict=True) if v is not None}
+
+    async def write(self, entries: dict[int, dict[str, Any]]) -> None:
+        if not entries:
+            return
+        # Served anyway if this fails; a retry of these contacts decides them afresh.
+        with contextlib.suppress(RedisError, OSError):
+            await self.rt.client.hset(
+                self.key, mapping={str(i): orjson.dumps(e) for i, e in entries.items()}
+            )

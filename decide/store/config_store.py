@@ -14,11 +14,13 @@ from decide.errors import ApiError
 from decide.store import keys
 from decide.store.scripts import Batch, Scripts
 
-Kind = Literal["placements", "experiments", "holdouts"]
+Kind = Literal["placements", "experiments", "holdouts", "segments", "workspace"]
 _HASHES: dict[str, str] = {
     "placements": keys.PLACEMENTS,
     "experiments": keys.EXPERIMENTS,
     "holdouts": keys.HOLDOUTS,
+    "segments": keys.SEGMENTS,
+    "workspace": keys.WORKSPACE,
 }
 
 
@@ -36,8 +38,10 @@ class ConfigStore:
         pipe.hgetall(keys.PLACEMENTS)
         pipe.hgetall(keys.EXPERIMENTS)
         pipe.hgetall(keys.HOLDOUTS)
-        version, placements, experiments, holdouts = await pipe.execute()
-        return build_snapshot(int(version or 0), placements, experiments, holdouts)
+        pipe.hgetall(keys.SEGMENTS)
+        pipe.hgetall(keys.WORKSPACE)
+        version, *documents = await pipe.execute()
+        return build_snapshot(int(version or 0), *documents)
 
     async def get(self, kind: Kind, key: str) -> tuple[int, dict[str, Any]] | None:
         raw = await self.client.hget(_HASHES[kind], key)

@@ -28,7 +28,7 @@ EXPERIMENT = parse_experiment("exp", {
 
 def _choose(contact: str, sticky: str | None = None) -> decisions.Choice:
     request = decisions.parse_decide_request({"contact_id": contact, "placement": "hero"}, NOW)
-    data = decisions.template_data(request, {})
+    data = decisions.template_data(request.contact_id, request.attributes, {}, request.context)
     return decisions.choose(PLACEMENT, EXPERIMENT, contact, data, sticky)
 
 
@@ -86,10 +86,3 @@ def test_context_now_moves_the_decision_time() -> None:
         NOW,
     )
     assert request.now == datetime(2026, 12, 1, 5, 30, tzinfo=UTC)
-
-
-def test_behaviour_counters_become_template_data() -> None:
-    raw = {b"n:click": b"3", b"last:click": b"1795000000.5", b"last_seen": b"1795000001"}
-    assert decisions.behaviour_of(raw) == {
-        "counts": {"click": 3}, "last_at": {"click": 1795000000.5}, "last_seen": 1795000001.0,
-    }  # fmt: skip

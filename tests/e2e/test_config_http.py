@@ -47,7 +47,7 @@ def test_every_bad_field_is_named_and_nothing_is_stored(api, store: Store) -> No
             {"key": "hello", "content": {"web": {"headline": "Hi {{ contact.first_name "}}},
             {"key": "hello", "content": {"web": {"headline": "{{ context.page }}"}}},
         ],
-        "frequency_caps": [],
+        "frequency_caps": [{"channel": "web", "max": -1, "days": 7}],
         "colour": "blue",
     }
     response = api.put("/v1/placements/hero", json=bad)
@@ -59,7 +59,7 @@ def test_every_bad_field_is_named_and_nothing_is_stored(api, store: Store) -> No
         "policy.message",
         "messages[0].content.web.headline",
         "messages[1].key",
-        "frequency_caps",
+        "frequency_caps[0].max",
         "colour",
     } <= fields
     assert any(

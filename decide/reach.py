@@ -1,0 +1,180 @@
+"""How a chosen message reaches its contact: which channels can carry it, ranked, and when.
+
+Pure: the contact's state was read in the gather. Channels are filtered before the message
+is drawn (reachability, consent, suppression, caps — DESIGN.md "filter, then draw"); the
+ranking and the send time come after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from decide.config.placements import WEB_CHANNELS, Placement
+from decide.config.workspace import Workspace
+from decide.contact_state import ContactState
+from personalization import channels as channel_model
+from personalization import pressure
+from personalization import send_time as timing
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Reach:
+    channels: tuple[str, ...]  # usable, in the placement's order
+    earliest: Mapping[str, float]  # channel -> earliest send the caps allow
+    excluded: Mapping[str, str]  # channel -> why not: no_address, no_consent, suppressed, ...
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Population engagement: the prior every contact's estimate shrinks toward."""
+
+    slots: timing.SlotHistogram | None = None
+    channels: Mapping[str, channel_model.ChannelPrior] | None = None
+
+
+@dataclass(frozen=True)
+class Timing:
+    send_at: datetime  # UTC
+    local: datetime
+    slot: int
+    reason: str
+
+
+def priors_from(slots: Mapping[bytes, bytes], channels: Mapping[bytes, bytes]) -> Priors:
+    """The population hashes (`s<slot>`/`e<slot>`, `<channel>:d`/`<channel>:e`) as priors."""
+    sends, engaged = np.zeros(timing.SLOTS), np.zeros(timing.SLOTS)
+    for raw_key, raw_value in slots.items():
+        key = raw_key.decode()
+        if key[1:].isdigit() and int(key[1:]) < timing.SLOTS:
+            (sends if key[0] == "s" else engaged)[int(key[1:])] = float(raw_value)
+    counts: dict[str, list[float]] = {}
+    for raw_key, raw_value in channels.items():
+        channel, _, kind = raw_key.decode().partition(":")
+        counts.setdefault(channel, [0.0, 0.0])[kind == "e"] = float(raw_value)
+    return Priors(
+        timing.SlotHistogram(sends, engaged) if sends.sum() else None,
+        channel_model.channel_priors(
+            {c: channel_model.ChannelCounts(d, e) for c, (d, e) in counts.items()}
+        ),
+    )
+
+
+def caps_of(placement: Placement, workspace: Workspace) -> tuple[pressure.CapRule, ...]:
+    return placement.outreach.caps + workspace.caps
+
+
+def horizon_s(placement: Placement) -> int:
+    rule = placement.outreach.send_time
+    return 0 if rule.kind == "immediate" else rule.within_hours * 3600
+
+
+def reach(
+    placement: Placement, workspace: Workspace, state: ContactState, view: Mapping[str, Any],
+    requested: Sequence[str] | None, now: float,
+) -> Reach:  # fmt: skip
+    candidates = [c for c in placement.channels if requested is None or c in requested]
+    outbound = [c for c in candidates if c not in WEB_CHANNELS or c == "in_app"]
+    suppressed = view.get("suppressed") or []
+    rule = placement.outreach.channel
+    usable, excluded = channel_model.reachable(
+        outbound, state.attributes, suppressed, consent=rule.consent
+    )
+    if not rule.require_address:  # the caller holds the addresses (see ChannelRule)
+        usable = [c for c in outbound if excluded.get(c, "no_address") == "no_address"]
+        excluded = {c: why for c, why in excluded.items() if why != "no_address"}
+    ok = set(usable) | {c for c in candidates if c == "web"}
+    caps = caps_of(placement, workspace)
+    earliest: dict[str, float] = {}
+    for channel in [c for c in candidates if c in ok]:
+        at = pressure.earliest_allowed(
+            state.sends, caps, channel, now, now + horizon_s(placement)
+        ) if caps else now  # fmt: skip
+        if at is None:
+            excluded[channel] = "frequency_cap"
+        else:
+            earliest[channel] = at
+    return Reach(tuple(c for c in candidates if c in earliest), earliest, excluded)
+
+
+def rank(
+    placement: Placement, usable: Sequence[str], view: Mapping[str, Any], priors: Priors,
+    rng: np.random.Generator,
+) -> tuple[tuple[str, ...], list[str]]:  # fmt: skip
+    """Primary first, then at most `max_fallbacks` fallbacks, and why."""
+    rule = placement.outreach.channel
+    limit = 1 + rule.max_fallbacks
+    if rule.kind == "ordered" or len(usable) < 2:
+        return tuple(usable[:limit]), [f"channel: {usable[0]} is the placement's first usable"]
+    stored = view.get("channels") or {}
+    counts = {
+        c: channel_model.ChannelCounts(
+            float(stored.get(c, {}).get("delivered", 0)), float(stored.get(c, {}).get("engaged", 0))
+        )
+        for c in usable
+    }
+    ranking = channel_model.rank_channels(
+        list(usable), counts, priors.channels or channel_model.channel_priors({}),
+        value={c: rule.value for c in usable}, cost=dict(rule.cost), rng=rng,
+        max_fallbacks=rule.max_fallbacks,
+    )  # fmt: skip
+    assert ranking.primary is not None
+    return (ranking.primary, *ranking.fallbacks), [
+        f"channel {c}: {ranking.reasons[c]}" for c in (ranking.primary, *ranking.fallbacks)
+    ]
+
+
+def when(
+    placement: Placement, workspace: Workspace, channel: str, earliest: float,
+    state: ContactState, priors: Priors, rng: np.random.Generator, now: float,
+) -> Timing:  # fmt: skip
+    tz = state.timezone or UTC_ZONE
+    start = datetime.fromtimestamp(earliest, UTC)
+    rule = placement.outreach.send_time
+    quiet = placement.outreach.quiet_hours or workspace.quiet_hours
+    if channel == "web":  # shown in the caller's page now: no schedule, no quiet hours
+        local = start.astimezone(tz)
+        return Timing(start, local, timing.slot_of(start, tz), "send_at: now")
+    window = timing.SendWindow(
+        within_hours=max(1, rule.within_hours - int((earliest - now) // 3600)),
+        earliest=rule.earliest,
+        latest=rule.latest,
+        quiet_start=quiet[0] if quiet else None,
+        quiet_end=quiet[1] if quiet else None,
+        default_hour=rule.hour,
+        allow_now=True,
+    )
+    if rule.kind == "immediate":
+        at = timing.next_allowed_time(start, tz, window)
+        why = "now" if at == start else "moved out of quiet hours"
+        return _timing(at, tz, f"send_at: {why}")
+    empty = timing.SlotHistogram.empty()
+    learned = rule.kind == "learned"
+    choice = timing.choose_send_time(
+        start, tz, window,
+        (state.slots or empty) if learned else empty,
+        None,
+        priors.slots if learned else None,
+        rng,
+        locale=state.locale,
+        # By posterior mean: in the simulator, Thompson draws over the hours lost the uplift.
+        explore=False,
+    )  # fmt: skip
+    at = choice.send_at
+    caps = caps_of(placement, workspace)
+    if caps and pressure.blocking_rule(state.sends, caps, channel, at.timestamp()) is not None:
+        at = timing.next_allowed_time(start, tz, window)  # the best slot is capped: go early
+        return _timing(at, tz, "send_at: the earliest time the frequency caps allow")
+    return _timing(at, tz, f"send_at: {choice.reason}")
+
+
+def _timing(at: datetime, tz: ZoneInfo, reason: str) -> Timing:
+    at = at.astimezone(UTC).replace(microsecond=0)
+    return Timing(at, at.astimezone(tz), timing.slot_of(at, tz), reason)
