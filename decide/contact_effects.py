@@ -72,12 +72,12 @@ def queue_contact_event(
     slot = decision.slot if decision is not None and decision.slot is not None else -1
     state_ttl = max(60, int((decision.expires_at if decision else now) - now) + 3600)
     args: list[Any] = [
-        event.type, event.at, rules.dedup_window_s,
+        event.type, int(event.at), rules.dedup_window_s,
         "" if event.value is None else event.value, event.currency or "",
         _channels(event), role, slot, nonce, state_ttl, rules.machine_open_s,
         _cart(event), _view(event), 1 if event.type == "purchase" else 0,
         points, min(rules.score_half_life_s, 1e18), touch_of(event),
-        1 if event.type in CONVERSIONS else 0, rules.attribution_window_s,
+        1 if event.type in CONVERSIONS else 0, rules.attribution_window_s, int(now),
     ]  # fmt: skip
     contact = event.contact_id
     return batch.script(
@@ -86,7 +86,7 @@ def queue_contact_event(
             keys.event_seen(contact, event.event_id),
             keys.behaviour(contact),
             keys.send_slots(contact),
-            keys.send_state(contact, nonce or "-"),
+            keys.send_states(contact),
             keys.pending_sends(contact),
             keys.touches(contact),
         ],

@@ -255,7 +255,8 @@ def slot_posterior(
     expected = contact.sends * seg_rate
     outside_e = contact.engaged.sum() - engaged
     outside_x = expected.sum() - pooled(expected, weekend)
-    pseudo = LEVEL_STRENGTH * float(seg_rate.mean())
+    # Floored: with sends but no engagement anywhere yet, the rates are all 0 and 0/0 is NaN.
+    pseudo = LEVEL_STRENGTH * max(float(seg_rate.mean()), 1e-6)
     level = (np.clip(outside_e, 0, None) + pseudo) / (np.clip(outside_x, 0, None) + pseudo)
     base = np.clip(seg_rate * level, 1e-3, 1 - 1e-3)
     alpha = engaged + prior_strength * base

@@ -99,10 +99,10 @@ def shown(contact_id: str) -> str:
     return contact_tag(contact_id) + ":shown"
 
 
-def send_state(contact_id: str, nonce: str) -> str:
-    """`<delivered at>|<engaged 0/1>` of one send: engagement counted once, machine opens
-    told apart; lives until its decision expires."""
-    return f"{contact_tag(contact_id)}:sd:{escape(nonce)}"
+def send_states(contact_id: str) -> str:
+    """Hash nonce -> `<expires>|<delivered at>|<engaged 0/1>` per recent send: engagement
+    counted once, machine opens told apart; fields pruned once their decision expired."""
+    return contact_tag(contact_id) + ":sd"
 
 
 def touches(contact_id: str) -> str:

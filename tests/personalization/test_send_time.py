@@ -469,3 +469,13 @@ def test_thompson_sampling_tries_uncertain_slots_and_favours_the_best() -> None:
         choose_send_time(*args, np.random.default_rng(s), explore=False).slot for s in range(5)
     }
     assert greedy == {72}
+
+
+def test_sends_without_any_engagement_give_a_finite_posterior() -> None:
+    """Everyone sent to, nobody engaged yet: every rate is 0, which must not become 0/0."""
+    sends = np.zeros(SLOTS)
+    sends[3] = 5
+    nobody = SlotHistogram(sends, np.zeros(SLOTS))
+    post = slot_posterior(nobody, None, SlotHistogram(sends * 10, np.zeros(SLOTS)))
+    assert np.isfinite(post.alpha).all() and np.isfinite(post.beta).all()
+    assert (post.mean > 0).all()

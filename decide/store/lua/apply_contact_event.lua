@@ -1,7 +1,7 @@
 -- Apply one event to everything decide keeps about its contact, once: the seen-marker is set
 -- first, for the dedup window, so a retried or duplicated event_id changes nothing.
 -- KEYS[1] seen-marker, KEYS[2] behaviour hash, KEYS[3] send-slot histogram (168 bytes),
--- KEYS[4] this send's state (`<delivered at>|<engaged>`; any key when there is no decision),
+-- KEYS[4] per-send state hash,
 -- KEYS[5] pending reservations hash, KEYS[6] touches list (exposures, newest first)
 -- ARGV[1] type, ARGV[2] time (epoch s), ARGV[3] marker TTL (s), ARGV[4] value or '',
 -- ARGV[5] currency or '', ARGV[6] channels ('email' or 'email,sms' for a suppression),
@@ -10,7 +10,7 @@
 -- ARGV[12] cart 'items|value' or '', ARGV[13] view 'kind:id' or '', ARGV[14] purchase 0/1,
 -- ARGV[15] score points, ARGV[16] score half-life (s),
 -- ARGV[17] touch 'placement|message|channel' (an exposure) or '', ARGV[18] conversion 0/1,
--- ARGV[19] attribution window (s)
+-- ARGV[19] attribution window (s), ARGV[20] now (epoch s)
 -- Returns {applied 0/1, slot sent (-1), slot engaged (-1), channel delivered or '',
 --          channel engaged or '', touches before a conversion}: the population priors and
 -- attribution are fed from these.
@@ -43,12 +43,16 @@ elseif ARGV[14] == '1' and cart and at >= cart_at then
   redis.call('HSET', beh, 'cart', '0|0|' .. ARGV[2])
 end
 
--- Recent views, newest first, at most 10, each once.
+-- Recent views, newest first, each once, at most 10 and 64 bytes: a longer value would turn
+-- the whole hash from a compact listpack into a hash table (hash-max-listpack-value 64).
 if ARGV[13] ~= '' then
   local sep = '\31'
-  local items = {ARGV[13]}
+  local items, size = {ARGV[13]}, #ARGV[13]
   for item in string.gmatch(redis.call('HGET', beh, 'views') or '', '[^' .. sep .. ']+') do
-    if item ~= ARGV[13] and #items < 10 then items[#items + 1] = item end
+    if item ~= ARGV[13] and #items < 10 and size + 1 + #item <= 64 then
+      items[#items + 1] = item
+      size = size + 1 + #item
+    end
   end
   redis.call('HSET', beh, 'views', table.concat(items, sep))
 end
@@ -76,6 +80,11 @@ local window = tonumber(ARGV[19])
 if ARGV[17] ~= '' then
   redis.call('LPUSH', KEYS[6], ARGV[17] .. '|' .. ARGV[2])
   redis.call('LTRIM', KEYS[6], 0, 19)
+  while true do  -- the oldest touches fall out of the window
+    local oldest = redis.call('LINDEX', KEYS[6], -1)
+    if not oldest or tonumber(string.match(oldest, '|([^|]*)$')) >= at - window then break end
+    redis.call('RPOP', KEYS[6])
+  end
   redis.call('EXPIRE', KEYS[6], math.ceil(window))
 end
 local touches = {}
@@ -111,7 +120,10 @@ local function bump(engaged)
   redis.call('SETRANGE', KEYS[3], slot, string.char(s * 16 + e))
 end
 
-local state = redis.call('GET', KEYS[4])
+-- Per-send state lives in one small hash (nonce -> `<expires>|<delivered at>|<engaged>`),
+-- pruned here of sends whose decision expired: one key per contact, not one per send.
+local now = tonumber(ARGV[20])
+local state = redis.call('HGET', KEYS[4], ARGV[9])
 local sent, engaged_slot, delivered_on, engaged_on = -1, -1, '', ''
 if not state then
   -- The first event of this send, delivered or not: a lost `delivered` still counts the send.
@@ -119,12 +131,21 @@ if not state then
   bump(false)
   redis.call('HDEL', KEYS[5], ARGV[9])  -- the reservation is a real send now
   sent, delivered_on = slot, channel
+  local states = redis.call('HGETALL', KEYS[4])
+  for i = 1, #states, 2 do
+    if tonumber(string.match(states[i + 1], '^([^|]*)')) < now then
+      redis.call('HDEL', KEYS[4], states[i])
+    end
+  end
   local delivered_at = (role == 'delivered') and ARGV[2] or '0'
-  state = delivered_at .. '|0'
-  redis.call('SET', KEYS[4], state, 'EX', ARGV[10])
+  state = math.floor(now + tonumber(ARGV[10])) .. '|' .. delivered_at .. '|0'
+  redis.call('HSET', KEYS[4], ARGV[9], state)
+  if redis.call('TTL', KEYS[4]) < tonumber(ARGV[10]) then
+    redis.call('EXPIRE', KEYS[4], ARGV[10])
+  end
 end
 if role == 'engage' or role == 'open' then
-  local delivered_at, engaged = string.match(state, '^([^|]*)|(.*)$')
+  local expires, delivered_at, engaged = string.match(state, '^([^|]*)|([^|]*)|(.*)$')
   local machine = role == 'open' and tonumber(delivered_at) > 0
     and at - tonumber(delivered_at) < tonumber(ARGV[11])
   if machine then
@@ -132,7 +153,7 @@ if role == 'engage' or role == 'open' then
   elseif engaged == '0' then
     redis.call('HINCRBY', beh, 'ch:' .. channel .. ':e', 1)
     bump(true)
-    redis.call('SET', KEYS[4], delivered_at .. '|1', 'KEEPTTL')
+    redis.call('HSET', KEYS[4], ARGV[9], expires .. '|' .. delivered_at .. '|1')
     engaged_slot, engaged_on = slot, channel
   end
 end
