@@ -21,16 +21,10 @@ from personalization.send_time import SlotHistogram, decode_histogram
 
 @dataclass(frozen=True)
 class ContactReads:
-    """Indices of one contact's reads in a gather batch (None: not asked for)."""
+    """Indices of one contact's reads in a gather batch."""
 
-    profile: int
-    behaviour: int
-    slots: int | None = None
-    sends: int | None = None
-    pending: int | None = None
-    shown: int | None = None
-    experiment_sticky: int | None = None
-    bandit_sticky: int | None = None
+    contact: int  # the read_contact script's reply
+    experiment_sticky: int | None = None  # in the experiment's slot, so a command of its own
 
 
 def plan_contact_reads(
@@ -38,42 +32,26 @@ def plan_contact_reads(
     *, held_out: bool, caps: bool,
 ) -> ContactReads:  # fmt: skip
     outbound = not placement.web_only
-    send_time = placement.outreach.send_time.kind == "learned"
-    sticky_experiment = (
-        not held_out and experiment is not None and experiment.spec.status == "running"
+    parts = (
+        placement.outreach.send_time.kind == "learned",
+        caps and outbound,
+        placement.outreach.no_repeat_s is not None,
+        not held_out and placement.bandit is not None and bool(placement.sticky_hours),
     )
-    return ContactReads(
-        profile=batch.command("HGETALL", keys.profile(contact_id)),
-        behaviour=batch.command("HGETALL", keys.behaviour(contact_id)),
-        slots=batch.command("GET", keys.send_slots(contact_id)) if send_time else None,
-        sends=(
-            batch.command("ZRANGE", keys.sends(contact_id), 0, -1, "WITHSCORES")
-            if caps and outbound
-            else None
-        ),
-        pending=batch.command("HGETALL", keys.pending_sends(contact_id))
-        if caps and outbound
-        else None,
-        shown=(
-            batch.command("HGET", keys.shown(contact_id), placement.key)
-            if placement.outreach.no_repeat_s is not None
-            else None
-        ),
-        experiment_sticky=(
-            batch.command(
-                "HGET",
-                keys.experiment_assignments(experiment.spec.key, experiment.spec.phase),
-                contact_id,
-            )
-            if sticky_experiment and experiment is not None
-            else None
-        ),
-        bandit_sticky=(
-            batch.command("HGET", keys.bandit_sticky(contact_id), placement.key)
-            if not held_out and placement.bandit is not None and placement.sticky_hours
-            else None
-        ),
-    )
+    contact = batch.script(
+        "read_contact",
+        [keys.profile(contact_id), keys.behaviour(contact_id), keys.send_slots(contact_id),
+         keys.sends(contact_id), keys.pending_sends(contact_id), keys.shown(contact_id),
+         keys.bandit_sticky(contact_id)],
+        [placement.key, "".join("1" if p else "0" for p in parts)],
+    )  # fmt: skip
+    sticky = None
+    if not held_out and experiment is not None and experiment.spec.status == "running":
+        spec = experiment.spec
+        sticky = batch.command(
+            "HGET", keys.experiment_assignments(spec.key, spec.phase), contact_id
+        )
+    return ContactReads(contact, sticky)
 
 
 @dataclass(frozen=True)
@@ -106,25 +84,25 @@ def read_contact(
     results: Sequence[Any], reads: ContactReads, request_attributes: Mapping[str, Any], now: float
 ) -> ContactState | None:
     """The contact's state, or None when any of its reads failed (the caller degrades)."""
-    wanted = [i for i in vars(reads).values() if i is not None]
-    if any(isinstance(results[i], Exception) for i in wanted):
-        return None
+    reply = results[reads.contact]
     sticky = results[reads.experiment_sticky] if reads.experiment_sticky is not None else None
+    if isinstance(reply, Exception) or isinstance(sticky, Exception):
+        return None
+    profile, behaviour, slots, sends, pending, shown, bandit_sticky = reply
     return ContactState(
-        attributes=merged_attributes(unflatten(results[reads.profile]), request_attributes),
-        behaviour=results[reads.behaviour],
-        slots=decode_histogram(results[reads.slots]) if reads.slots is not None else None,
-        sends=_sends(results, reads, now),
-        shown=parse_shown(results[reads.shown]) if reads.shown is not None else {},
+        attributes=merged_attributes(unflatten(_pairs(profile)), request_attributes),
+        behaviour=_pairs(behaviour),
+        slots=decode_histogram(slots) if slots is not None else None,
+        sends=(parse_sends(sends, expired_reservations(_pairs(pending), now)) if sends else []),
+        shown=parse_shown(shown) if shown else {},
         experiment_sticky=sticky.decode().partition("|")[0] if sticky is not None else None,
-        bandit_sticky=results[reads.bandit_sticky] if reads.bandit_sticky is not None else None,
+        bandit_sticky=bandit_sticky or None,
     )
 
 
-def _sends(results: Sequence[Any], reads: ContactReads, now: float) -> list[Send]:
-    if reads.sends is None or reads.pending is None:
-        return []
-    return parse_sends(results[reads.sends], expired_reservations(results[reads.pending], now))
+def _pairs(flat: Sequence[bytes]) -> dict[bytes, bytes]:
+    """HGETALL as a script returns it: [field, value, field, value…]."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
 
 
 def parse_shown(raw: bytes | None) -> dict[str, float]:

@@ -23,6 +23,7 @@ from personalization import pressure
 from personalization import send_time as timing
 
 UTC_ZONE = ZoneInfo("UTC")
+_NO_PRIORS = channel_model.channel_priors({})  # before the population has taught anything
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def rank(
         for c in usable
     }
     ranking = channel_model.rank_channels(
-        list(usable), counts, priors.channels or channel_model.channel_priors({}),
+        list(usable), counts, priors.channels or _NO_PRIORS,
         value={c: rule.value for c in usable}, cost=dict(rule.cost), rng=rng,
         max_fallbacks=rule.max_fallbacks,
     )  # fmt: skip

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -63,7 +64,7 @@ class Pending:
     error: ApiError | None = None
     recorded: bool = True  # False: the store did not take the decision's write
 
-    @property
+    @cached_property
     def now(self) -> float:
         return self.req.now.timestamp()
 
@@ -353,24 +354,32 @@ async def _record(
     answered, but marked degraded."""
     batch = Batch(rt.scripts)
     spans: list[tuple[Pending, int, int]] = []
+    decided: dict[tuple[str, str], int] = {}  # (segment, message) -> decisions: one HINCRBY each
     for p in pending:
         if p.error is not None or p.state is None or p.choice is None:
             continue
         if p.choice.message is None or not p.channels:
             continue
         p.token = p.token or _token(rt, placement, p, p.channels[0])
+        group = (p.token.segment, p.token.message)
+        decided[group] = decided.get(group, 0) + 1
         start = len(batch.ops)
         _queue_record(rt, batch, placement, experiment, p)
         spans.append((p, start, len(batch.ops)))
     if not spans:
         return
+    counters = [
+        batch.command("HINCRBY", keys.arm_stats(placement.key, segment), f"{message}:decided", n)
+        for (segment, message), n in decided.items()
+    ]
     try:
         results = await batch.execute(rt.pipeliner)
     except (RedisError, OSError) as error:
         log.warning("decisions not recorded: %s", error)
         results = [error] * len(batch.ops)
+    shared_failed = any(isinstance(results[i], Exception) for i in counters)
     for p, start, end in spans:
-        if any(isinstance(r, Exception) for r in results[start:end]):
+        if shared_failed or any(isinstance(r, Exception) for r in results[start:end]):
             p.reasons.append("store: the decision was not recorded")
             p.recorded = False
 
@@ -385,9 +394,6 @@ def _queue_record(
         record_exposure(
             batch, experiment, token.contact_id, choice.variation, token.issued_at, counts
         )
-    batch.command(
-        "HINCRBY", keys.arm_stats(placement.key, token.segment), f"{token.message}:decided", 1
-    )
     if choice.source == "bandit" and not choice.sticky:
         _log_draw(rt, batch, placement, token, p.req)
     if token.exposed_on_decide:

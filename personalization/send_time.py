@@ -394,11 +394,14 @@ def choose_send_time(
 ) -> SendTimeChoice:
     """The allowed whole hour in the window with the best engagement rate: a Thompson draw from
     each slot's posterior when ``explore`` (so uncertain slots get tried), else the best mean."""
-    post = slot_posterior(
-        contact, segment, population, prior_strength=prior_strength, weekend=weekend_days(locale)
-    )
-    locals_ = [t.astimezone(tz) for t in candidate_times(now, tz, window)]
-    times = [t for t in locals_ if window.allows(t)]
+    weekend = weekend_days(locale)
+    if contact.sends.any():
+        post = slot_posterior(
+            contact, segment, population, prior_strength=prior_strength, weekend=weekend
+        )
+    else:  # every contact without history shares one posterior: computed once per prior
+        post = _posterior_without_history(segment, population, prior_strength, weekend)
+    times = list(_allowed_times(now, tz, window))
     if not times:
         at = next_allowed_time(now, tz, window)
         slot = slot_of(at, tz)
@@ -426,6 +429,26 @@ def choose_send_time(
         owner = {"segment": "segment's", "population": "population's"}.get(source, "prior's")
         reason = f"{owner} best slot {slot_label(slot)} ({mean[pick]:.1%} expected)"
     return _choice(times[pick], tz, slot, source, reason, post)
+
+
+@lru_cache(maxsize=8)
+def _posterior_without_history(
+    segment: SlotHistogram | None, population: SlotHistogram | None, strength: float,
+    weekend: frozenset[int],
+) -> SlotPosterior:  # fmt: skip
+    # Histograms hash by identity (eq=False): the runtime swaps in new prior objects when it
+    # re-reads them, so a stale entry is never hit again and falls out of the cache.
+    return slot_posterior(
+        SlotHistogram.empty(), segment, population, prior_strength=strength, weekend=weekend
+    )
+
+
+@lru_cache(maxsize=256)
+def _allowed_times(now: datetime, tz: ZoneInfo, window: SendWindow) -> tuple[datetime, ...]:
+    """The window's allowed whole hours as local times: the same for every contact of a
+    batch in one zone, so computed once per (moment, zone, window)."""
+    local = (t.astimezone(tz) for t in candidate_times(now, tz, window))
+    return tuple(t for t in local if window.allows(t))
 
 
 def _choice(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from decide.config.bandit_policy import BanditPolicy, known_policy_keys, parse_bandit_policy
@@ -80,7 +81,7 @@ class Placement:
     def max_fallbacks(self) -> int:
         return self.outreach.channel.max_fallbacks
 
-    @property
+    @cached_property
     def web_only(self) -> bool:
         return all(channel in WEB_CHANNELS for channel in self.channels)
 
