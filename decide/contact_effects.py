@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from decide.contacts import OUTBOUND
+from decide.contacts import OUTBOUND, STAGES
 from decide.events import Event
 from decide.store import keys
 from decide.store.scripts import Batch
@@ -26,6 +27,12 @@ class ContactRules:
     machine_open_s: float
     score_half_life_s: float
     attribution_window_s: int
+    stage_thresholds: str = ""  # "lead=10,mql=50", in stage order
+
+
+def stage_thresholds(stages: Mapping[str, float]) -> str:
+    """Score thresholds of lifecycle stages, as the event script reads them."""
+    return ",".join(f"{name}={stages[name]}" for name in STAGES if name in stages)
 
 
 def _channels(event: Event) -> str:
@@ -78,6 +85,7 @@ def queue_contact_event(
         _cart(event), _view(event), 1 if event.type == "purchase" else 0,
         points, min(rules.score_half_life_s, 1e18), touch_of(event),
         1 if event.type in CONVERSIONS else 0, rules.attribution_window_s, int(now),
+        rules.stage_thresholds, ",".join(STAGES),
     ]  # fmt: skip
     contact = event.contact_id
     return batch.script(

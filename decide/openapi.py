@@ -333,6 +333,17 @@ def openapi_document() -> dict[str, Any]:
                 errors=(401, 403, 404, 503),
             ),
         },
+        "/v1/placements/{key}/preview": {
+            "parameters": _KEY,
+            "post": _op(
+                "Every message on every channel rendered for a sample contact: "
+                "{attributes, context, behaviour}; nothing is stored or counted",
+                "read",
+                _OBJ,
+                _OBJ,
+                (401, 403, 404, 413, 422),
+            ),
+        },
         "/v1/placements/{key}/evaluate": {
             "parameters": _KEY,
             "post": _op(

@@ -38,10 +38,11 @@ def parse_touch(raw: str | bytes) -> Touch | None:
 def credit(touches: Sequence[Touch]) -> list[Credit]:
     """Last touch gives the whole conversion to the latest exposure; linear splits it evenly
     over every exposure in the window (each exposure counted, so a message shown twice earns
-    twice). Shares sum to 1 per model; no touches, no credit."""
+    twice). Shares sum to 1 per model; no touches, no credit. `touches` come newest first, as
+    stored, which breaks ties between exposures in the same second."""
     if not touches:
         return []
-    ordered = sorted(touches, key=lambda t: t.at)
+    ordered = [t for _, t in sorted(enumerate(touches), key=lambda it: (it[1].at, -it[0]))]
     share = 1.0 / len(ordered)
     return [Credit("last_touch", ordered[-1], 1.0)] + [
         Credit("linear", touch, share) for touch in ordered

@@ -12,7 +12,12 @@ from starlette.responses import Response
 
 from decide.bodies import read_json
 from decide.config.checks import Checks
-from decide.contact_effects import ContactRules, feed_aggregates, queue_contact_event
+from decide.contact_effects import (
+    ContactRules,
+    feed_aggregates,
+    queue_contact_event,
+    stage_thresholds,
+)
 from decide.errors import ApiError, invalid, unavailable
 from decide.events import Event, EventRules, Rejection, parse_event
 from decide.responses import json_response
@@ -67,6 +72,7 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         rt.settings.machine_open_s,
         scoring.half_life_s if scoring else 30 * 86_400,
         rt.settings.attribution_window_s,
+        stage_thresholds(scoring.stages) if scoring else "",
     )
     for event in events:
         effect = event.arm_effect()

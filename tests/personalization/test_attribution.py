@@ -22,3 +22,9 @@ def test_last_touch_and_linear_shares() -> None:
 def test_stored_touches_parse_or_are_skipped() -> None:
     assert parse_touch(b"cart|a|email|1795000000.5") == Touch("cart", "a", "email", 1795000000.5)
     assert parse_touch("cart|a|email") is None and parse_touch("p|m|c|soon") is None
+
+
+def test_exposures_in_the_same_second_keep_their_stored_order() -> None:
+    newest_first = [Touch("p", "m", "sms", 5), Touch("p", "m", "email", 5)]
+    (last,) = [c for c in credit(newest_first) if c.model == "last_touch"]
+    assert last.touch.channel == "sms"

@@ -10,7 +10,8 @@
 -- ARGV[12] cart 'items|value' or '', ARGV[13] view 'kind:id' or '', ARGV[14] purchase 0/1,
 -- ARGV[15] score points, ARGV[16] score half-life (s),
 -- ARGV[17] touch 'placement|message|channel' (an exposure) or '', ARGV[18] conversion 0/1,
--- ARGV[19] attribution window (s), ARGV[20] now (epoch s)
+-- ARGV[19] attribution window (s), ARGV[20] now (epoch s),
+-- ARGV[21] stage thresholds 'lead=10,mql=50' in stage order, ARGV[22] every stage, in order
 -- Returns {applied 0/1, slot sent (-1), slot engaged (-1), channel delivered or '',
 --          channel engaged or '', touches before a conversion}: the population priors and
 -- attribution are fed from these.
@@ -73,6 +74,18 @@ if points ~= 0 then
     score = score + points * math.pow(0.5, (score_at - at) / half)
   end
   redis.call('HSET', beh, 'score', tostring(score), 'score_at', tostring(score_at))
+  -- The lifecycle stage is a high-water mark: a score that decays later never demotes it.
+  if ARGV[21] ~= '' then
+    local rank, i, best = {}, 0, nil
+    for name in string.gmatch(ARGV[22], '[^,]+') do i = i + 1; rank[name] = i end
+    for name, threshold in string.gmatch(ARGV[21], '([^,=]+)=([^,]+)') do
+      if score >= tonumber(threshold) then best = name end
+    end
+    local have = redis.call('HGET', beh, 'stage')
+    if best and (not have or (rank[best] or 0) > (rank[have] or 0)) then
+      redis.call('HSET', beh, 'stage', best)
+    end
+  end
 end
 
 -- Touches for attribution: what was exposed, and the ones a conversion follows in its window.
