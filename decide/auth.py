@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from decide.errors import ApiError
 
-SCOPES = ("decide", "events", "read", "admin")
+SCOPES = ("decide", "events", "read", "admin", "public")
+# A public key is meant to sit in a web page: it may decide (web placements only) and send
+# events, and stored profiles are used for it only with a contact_token (DESIGN.md).
+PUBLIC_SCOPES = frozenset({"decide", "events"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    public: bool = False  # a browser key: web placements only, profiles need a contact_token
 
 
 @dataclass(frozen=True)
@@ -22,10 +31,14 @@ class ApiKeys:
     def enabled(self) -> bool:
         return bool(self.by_digest)
 
-    def require(self, request: Request, scope: str) -> None:
+    public_origins: frozenset[str] = frozenset()  # empty: any origin may use a public key
+
+    def require(self, request: Request, scope: str, body_key: object = None) -> Caller:
+        """The caller, if its key has `scope`; a public key may come in the body, because
+        navigator.sendBeacon cannot set headers."""
         if not self.enabled:
-            return  # no keys: the server only listens on 127.0.0.1 (enforced by `decide serve`)
-        presented = _presented_key(request)
+            return Caller()  # no keys: the server only listens on 127.0.0.1 (`decide serve`)
+        presented = _presented_key(request) or (body_key if isinstance(body_key, str) else None)
         if presented is None:
             raise ApiError(
                 401,
@@ -38,8 +51,14 @@ class ApiKeys:
             raise ApiError(
                 401, "unauthorized", "unknown API key", headers={"WWW-Authenticate": "Bearer"}
             )
+        if "public" in scopes and scope in PUBLIC_SCOPES and not scopes & {scope, "admin"}:
+            origin = request.headers.get("origin")
+            if self.public_origins and origin is not None and origin not in self.public_origins:
+                raise ApiError(403, "forbidden", f"this public key is not bound to {origin}")
+            return Caller(public=True)
         if scope not in scopes and "admin" not in scopes:
             raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
+        return Caller()
 
     def who(self, request: Request) -> str:
         """The caller as audit records name it: a prefix of its key's digest, never the key."""
@@ -49,7 +68,19 @@ class ApiKeys:
         return "key:" + hashlib.sha256(presented.encode()).hexdigest()[:12]
 
 
-def parse_api_keys(spec: str) -> ApiKeys:
+def contact_token(secret: bytes, contact_id: str) -> str:
+    """What the customer's backend gives a page so its public key may use the stored profile:
+    hex HMAC-SHA256 of the contact id under DECIDE_CONTACT_TOKEN_SECRET."""
+    return hmac.new(secret, contact_id.encode(), hashlib.sha256).hexdigest()
+
+
+def contact_token_valid(secret: bytes | None, contact_id: str, token: object) -> bool:
+    if secret is None or not isinstance(token, str):
+        return False
+    return hmac.compare_digest(token, contact_token(secret, contact_id))
+
+
+def parse_api_keys(spec: str, public_origins: str = "") -> ApiKeys:
     """`"secret1:admin;secret2:decide,events"` (newlines work as separators too)."""
     by_digest: dict[bytes, frozenset[str]] = {}
     for item in spec.replace("\n", ";").split(";"):
@@ -66,7 +97,8 @@ def parse_api_keys(spec: str) -> ApiKeys:
                 + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else "")
             )
         by_digest[hashlib.sha256(secret.encode()).digest()] = scopes
-    return ApiKeys(by_digest)
+    origins = frozenset(o.strip().rstrip("/") for o in public_origins.split(",") if o.strip())
+    return ApiKeys(by_digest, origins)
 
 
 def _presented_key(request: Request) -> str | None:

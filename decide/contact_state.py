@@ -81,17 +81,22 @@ class ContactState:
 
 
 def read_contact(
-    results: Sequence[Any], reads: ContactReads, request_attributes: Mapping[str, Any], now: float
-) -> ContactState | None:
-    """The contact's state, or None when any of its reads failed (the caller degrades)."""
+    results: Sequence[Any], reads: ContactReads, request_attributes: Mapping[str, Any], now: float,
+    stored_profile: bool = True,
+) -> ContactState | None:  # fmt: skip
+    """The contact's state, or None when any of its reads failed (the caller degrades).
+    Without `stored_profile` (a public key without a contact_token) only the request's
+    attributes fill the profile and no stored behaviour is shown: a page must not be able to
+    read someone else's data by naming their id."""
     reply = results[reads.contact]
     sticky = results[reads.experiment_sticky] if reads.experiment_sticky is not None else None
     if isinstance(reply, Exception) or isinstance(sticky, Exception):
         return None
     profile, behaviour, slots, sends, pending, shown, bandit_sticky = reply
+    stored = unflatten(_pairs(profile)) if stored_profile else {}
     return ContactState(
-        attributes=merged_attributes(unflatten(_pairs(profile)), request_attributes),
-        behaviour=_pairs(behaviour),
+        attributes=merged_attributes(stored, request_attributes),
+        behaviour=_pairs(behaviour) if stored_profile else {},
         slots=decode_histogram(slots) if slots is not None else None,
         sends=(parse_sends(sends, expired_reservations(_pairs(pending), now)) if sends else []),
         shown=parse_shown(shown) if shown else {},

@@ -34,6 +34,7 @@ class DecideRequest:
     channels: tuple[str, ...] | None
     now: datetime
     timezone: ZoneInfo | None
+    stored_profile: bool = True  # False: a public key without a contact_token (DESIGN.md)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,18 @@ def parse_decide_request(body: Any, now: datetime) -> DecideRequest:
     doc = c.mapping(body, "body")
     if doc is None:
         raise invalid(c.problems)
-    c.unknown_fields(doc, {"contact_id", "placement", "attributes", "context", "channels"})
+    c.unknown_fields(
+        doc,
+        {
+            "contact_id",
+            "placement",
+            "attributes",
+            "context",
+            "channels",
+            "api_key",
+            "contact_token",
+        },
+    )
     contact_id = contact_id_of(c, doc, "contact_id")
     placement = c.key(doc, "placement", "")
     attributes = c.mapping(doc.get("attributes", {}), "attributes") or {}

@@ -96,6 +96,12 @@ SCHEMAS: dict[str, Any] = {
                 "optionally now (ISO 8601) to decide for another moment",
             },
             "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+            "api_key": {"type": "string", "description": "a public key, for browsers"},
+            "contact_token": {
+                "type": "string",
+                "description": "hex HMAC-SHA256 of contact_id under DECIDE_CONTACT_TOKEN_SECRET, "
+                "from your backend: lets a public key use the stored profile",
+            },
         },
     },
     "Decision": {

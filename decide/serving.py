@@ -36,6 +36,7 @@ from decide.store.experiment_measurement import record_exposure
 from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
 from decide.tokens import Decision
+from experiments.conditions import evaluate
 from personalization.behaviour import behaviour_view
 from personalization.segments import segments_of
 from personalization.triggers import trigger_fires
@@ -135,7 +136,7 @@ async def _gather(
         return  # every state stays None: degraded
     for p in pending:
         assert p.reads is not None
-        p.state = read_contact(read, p.reads, p.req.attributes, p.now)
+        p.state = read_contact(read, p.reads, p.req.attributes, p.now, p.req.stored_profile)
 
 
 def _prepare(rt: Runtime, snapshot: Snapshot, placement: Placement, p: Pending) -> None:
@@ -248,7 +249,12 @@ def _choose(
 
 
 def _gate(placement: Placement, p: Pending) -> decisions.Choice | None:
-    """Whole-decision filters that hold before any draw: trigger and goal exit."""
+    """Whole-decision filters that hold before any draw: eligibility, trigger, goal exit."""
+    if placement.eligibility is not None and not evaluate(placement.eligibility, p.data):
+        source = "holdout" if p.holdout else "bandit" if placement.bandit else "rule"
+        holdout = p.holdout.key if p.holdout else None
+        why = ["eligibility: not met"]
+        return decisions.Choice(None, "not_eligible", source, 0.0, holdout=holdout, reasons=why)
     outreach = placement.outreach
     if outreach.trigger is not None:
         fires, why = trigger_fires(

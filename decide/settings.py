@@ -37,6 +37,7 @@ class Settings:
     batch_replay_s: int = 24 * 3600  # how long a batch's request_id returns the same decisions
     attribution_window_s: int = 7 * 86_400  # a conversion credits exposures this far back
     priors_refresh_s: float = 10.0  # population priors for channels and send times
+    contact_token_secret: bytes | None = None  # HMAC key of contact_tokens (public keys)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -54,7 +55,7 @@ class Settings:
         return cls(
             redis_url=env.get("REDIS_URL") or None,
             data_dir=Path(env.get("DECIDE_DATA_DIR") or ".decide"),
-            api_keys=parse_api_keys(keys_spec),
+            api_keys=parse_api_keys(keys_spec, env.get("DECIDE_PUBLIC_ORIGINS", "")),
             signing_keys=env.get("DECIDE_SIGNING_KEYS") or None,
             dedup_window_s=int(number("DECIDE_DEDUP_WINDOW_HOURS", 24) * 3600),
             future_skew_s=int(number("DECIDE_FUTURE_SKEW_SECONDS", 300)),
@@ -75,4 +76,5 @@ class Settings:
             batch_replay_s=int(number("DECIDE_BATCH_REPLAY_HOURS", 24) * 3600),
             attribution_window_s=int(number("DECIDE_ATTRIBUTION_WINDOW_DAYS", 7) * 86_400),
             priors_refresh_s=number("DECIDE_PRIORS_REFRESH_SECONDS", 10),
+            contact_token_secret=(env.get("DECIDE_CONTACT_TOKEN_SECRET") or "").encode() or None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from decide import decisions
+from decide.auth import Caller, contact_token_valid
 from decide.bodies import parse_json, read_body, read_json
 from decide.config.checks import Checks
 from decide.errors import ApiError, Problem, invalid, not_found
@@ -26,16 +28,29 @@ CHUNK = 1000  # contacts per gather/write round trip in a batch
 BATCH_FIELDS = {"placement", "contacts", "context", "channels", "attributes", "request_id"}
 CONTACT_FIELDS = {"contact_id", "attributes", "context", "channels"}
 NDJSON = "application/x-ndjson"
+SERVER = Caller()  # a caller with a server-side key (or none configured)
 
 
 async def decide(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
-    rt.settings.api_keys.require(request, "decide")
-    return json_response(await decide_one(rt, await read_json(request, rt.settings.body_limit)))
+    body = await read_json(request, rt.settings.body_limit)
+    caller = rt.settings.api_keys.require(request, "decide", _field(body, "api_key"))
+    return json_response(await decide_one(rt, body, caller))
 
 
-async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
+def _field(body: Any, name: str) -> Any:
+    return body.get(name) if isinstance(body, dict) else None
+
+
+async def decide_one(rt: Runtime, body: Any, caller: Caller = SERVER) -> dict[str, Any]:
     req = decisions.parse_decide_request(body, _now(rt))
+    if caller.public:
+        placement = rt.snapshot.placements.get(req.placement)
+        if placement is not None and not placement.web_only:
+            raise ApiError(403, "forbidden", "a public key may only decide web placements")
+        token = _field(body, "contact_token")
+        trusted = contact_token_valid(rt.settings.contact_token_secret, req.contact_id, token)
+        req = replace(req, stored_profile=trusted)
     (result,) = await serve(rt, req.placement, [req])
     if isinstance(result, ApiError):
         raise result
@@ -44,7 +59,8 @@ async def decide_one(rt: Runtime, body: Any) -> dict[str, Any]:
 
 async def decide_batch(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
-    rt.settings.api_keys.require(request, "decide")
+    if rt.settings.api_keys.require(request, "decide").public:
+        raise ApiError(403, "forbidden", "a public key may not decide in batches")
     raw = await read_body(request, rt.settings.batch_body_limit)
     body = parse_json(raw)
     batch = _parse_batch(rt, body)

@@ -33,11 +33,14 @@ log = logging.getLogger("decide")
 
 async def post_events(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
-    rt.settings.api_keys.require(request, "events")
     body = await read_json(request, rt.settings.events_body_limit)
+    api_key = body.get("api_key") if isinstance(body, dict) else None
+    rt.settings.api_keys.require(request, "events", api_key)  # sendBeacon: the key in the body
     c = Checks()
     doc = c.mapping(body, "body")
     raw = doc.get("events") if doc is not None else None
+    if doc is not None:
+        c.unknown_fields(doc, {"events", "api_key"})
     if doc is not None and not isinstance(raw, list):
         c.fail("events", "must be a list of events")
     if not c.ok():
