@@ -141,8 +141,7 @@ def when(
     rule = placement.outreach.send_time
     quiet = placement.outreach.quiet_hours or workspace.quiet_hours
     if channel == "web":  # shown in the caller's page now: no schedule, no quiet hours
-        local = start.astimezone(tz)
-        return Timing(start, local, timing.slot_of(start, tz), "send_at: now")
+        return _timing(start, tz, "send_at: now")
     window = timing.SendWindow(
         within_hours=max(1, rule.within_hours - int((earliest - now) // 3600)),
         earliest=rule.earliest,
