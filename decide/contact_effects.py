@@ -75,13 +75,19 @@ def queue_contact_event(
     """Queue the idempotent contact script for one event; returns its index in the batch."""
     decision = event.decision
     role = "suppress" if event.type in SUPPRESSING else ROLES.get(event.type, "")
-    nonce = decision.nonce if decision is not None and role in ROLES.values() else ""
-    slot = decision.slot if decision is not None and decision.slot is not None else -1
+    channel = _channels(event)
+    # Channel and send-time learning is about messages sent to a person: content shown in the
+    # caller's own page teaches neither, and in-app messages wait for the next session.
+    nonce, slot = "", -1
+    if decision is not None and role in ROLES.values() and channel != "web":
+        nonce = decision.nonce
+        if channel in OUTBOUND and decision.slot is not None:
+            slot = decision.slot
     state_ttl = max(60, int((decision.expires_at if decision else now) - now) + 3600)
     args: list[Any] = [
         event.type, int(event.at), rules.dedup_window_s,
         "" if event.value is None else event.value, event.currency or "",
-        _channels(event), role, slot, nonce, state_ttl, rules.machine_open_s,
+        channel, role, slot, nonce, state_ttl, rules.machine_open_s,
         _cart(event), _view(event), 1 if event.type == "purchase" else 0,
         points, min(rules.score_half_life_s, 1e18), touch_of(event),
         1 if event.type in CONVERSIONS else 0, rules.attribution_window_s, int(now),
