@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from decide.contact_state import parse_shown, shown_value
-from personalization.send_time import MAX_COUNT
+from personalization.slot_estimates import MAX_COUNT
 
 _SUMMED = ("n:", "ch:", "rev:")
 _LATEST = ("last:",)

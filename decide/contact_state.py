@@ -16,7 +16,7 @@ from decide.contacts import merged_attributes, unflatten
 from decide.store import keys
 from decide.store.scripts import Batch
 from personalization.pressure import Send, expired_reservations, parse_sends
-from personalization.send_time import SlotHistogram, decode_histogram
+from personalization.slot_estimates import SlotHistogram, decode_histogram
 
 
 @dataclass(frozen=True)

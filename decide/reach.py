@@ -21,6 +21,7 @@ from decide.contact_state import ContactState
 from personalization import channels as channel_model
 from personalization import pressure
 from personalization import send_time as timing
+from personalization import slot_estimates as estimates
 
 UTC_ZONE = ZoneInfo("UTC")
 _NO_PRIORS = channel_model.channel_priors({})  # before the population has taught anything
@@ -37,7 +38,7 @@ class Reach:
 class Priors:
     """Population engagement: the prior every contact's estimate shrinks toward."""
 
-    slots: timing.SlotHistogram | None = None
+    slots: estimates.SlotHistogram | None = None
     channels: Mapping[str, channel_model.ChannelPrior] | None = None
 
 
@@ -51,17 +52,17 @@ class Timing:
 
 def priors_from(slots: Mapping[bytes, bytes], channels: Mapping[bytes, bytes]) -> Priors:
     """The population hashes (`s<slot>`/`e<slot>`, `<channel>:d`/`<channel>:e`) as priors."""
-    sends, engaged = np.zeros(timing.SLOTS), np.zeros(timing.SLOTS)
+    sends, engaged = np.zeros(estimates.SLOTS), np.zeros(estimates.SLOTS)
     for raw_key, raw_value in slots.items():
         key = raw_key.decode()
-        if key[1:].isdigit() and int(key[1:]) < timing.SLOTS:
+        if key[1:].isdigit() and int(key[1:]) < estimates.SLOTS:
             (sends if key[0] == "s" else engaged)[int(key[1:])] = float(raw_value)
     counts: dict[str, list[float]] = {}
     for raw_key, raw_value in channels.items():
         channel, _, kind = raw_key.decode().partition(":")
         counts.setdefault(channel, [0.0, 0.0])[kind == "e"] = float(raw_value)
     return Priors(
-        timing.SlotHistogram(sends, engaged) if sends.sum() else None,
+        estimates.SlotHistogram(sends, engaged) if sends.sum() else None,
         channel_model.channel_priors(
             {c: channel_model.ChannelCounts(d, e) for c, (d, e) in counts.items()}
         ),
@@ -155,7 +156,7 @@ def when(
         at = timing.next_allowed_time(start, tz, window)
         why = "now" if at == start else "moved out of quiet hours"
         return _timing(at, tz, f"send_at: {why}")
-    empty = timing.SlotHistogram.empty()
+    empty = estimates.SlotHistogram.empty()
     learned = rule.kind == "learned"
     choice = timing.choose_send_time(
         start, tz, window,

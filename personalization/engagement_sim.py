@@ -62,16 +62,13 @@ from personalization.channels import (
     channel_priors,
     rank_channels,
 )
-from personalization.send_time import (
+from personalization.send_time import SendWindow, candidate_times, choose_send_time, slot_of
+from personalization.slot_estimates import (
     SLOTS,
-    SendWindow,
     SlotHistogram,
-    candidate_times,
-    choose_send_time,
     decode_histogram,
     record_engagement,
     record_send,
-    slot_of,
     weekend_days,
 )
 

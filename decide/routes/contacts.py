@@ -20,7 +20,8 @@ from decide.runtime import Runtime
 from decide.store import contact_store, keys
 from personalization.behaviour import behaviour_view
 from personalization.pressure import parse_sends
-from personalization.send_time import decode_histogram, slot_label
+from personalization.send_time import slot_label
+from personalization.slot_estimates import decode_histogram
 
 
 def _contact(request: Request, scope: str) -> tuple[Runtime, str]:

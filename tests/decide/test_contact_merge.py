@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from decide.contact_merge import merge_behaviour, merge_shown, merge_slots
-from personalization.send_time import decode_histogram
+from personalization.slot_estimates import decode_histogram
 
 HALF_LIFE = 10.0
 

@@ -15,7 +15,7 @@ from personalization.engagement_sim import (
     make_world,
     simulate,
 )
-from personalization.send_time import SLOTS, decode_histogram
+from personalization.slot_estimates import SLOTS, decode_histogram
 
 
 def test_world_matches_its_stated_model() -> None:

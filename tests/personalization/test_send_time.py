@@ -11,23 +11,25 @@ import numpy as np
 import pytest
 
 from personalization.send_time import (
-    SLOTS,
     SendWindow,
     SendWindowError,
-    SlotHistogram,
     candidate_times,
     choose_send_time,
+    move_out_of_quiet_hours,
+    next_allowed_time,
+    slot_label,
+    slot_of,
+)
+from personalization.slot_estimates import (
+    SLOTS,
+    SlotHistogram,
     decode_histogram,
     encode_histogram,
     engagement_weight,
     is_machine_open,
-    move_out_of_quiet_hours,
-    next_allowed_time,
     pooled,
     record_engagement,
     record_send,
-    slot_label,
-    slot_of,
     slot_posterior,
     weekend_days,
 )
