@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final, TypeGuard
 
 ROOTS: Final = ("contact", "behaviour", "context")
@@ -311,25 +311,31 @@ def _check_literal(value: Any, where: str, errors: list[str]) -> None:
         errors.append(f"{where}: unsupported value of type {type(value).__name__}")
 
 
+def fields_tested(condition: Any, path: str = "condition") -> Iterator[tuple[str, Any, str]]:
+    """Each field a condition tests outside ``$elemMatch``: (field path, expected value, where
+    it is written, e.g. ``eligibility.$or[1].contact.city``). Paths inside ``$elemMatch`` are
+    relative to list elements, so they are not fields of the document."""
+    if not isinstance(condition, Mapping):
+        return
+    for key, value in condition.items():
+        if not isinstance(key, str):
+            continue
+        if key in _LIST_OPERATORS and _is_array(value):
+            for index, sub in enumerate(value):
+                yield from fields_tested(sub, f"{path}.{key}[{index}]")
+        elif key == "$not":
+            yield from fields_tested(value, f"{path}.{key}")
+        elif not key.startswith("$"):
+            yield key, value, f"{path}.{key}"
+
+
 def context_fields_used(condition: Mapping[str, Any]) -> set[str]:
     """Return the names ``X`` of every ``context.X...`` path the condition reads.
 
     Placements use this to check that each context field a condition needs is declared.
-    Paths inside ``$elemMatch`` are relative to list elements, so they are not included.
     """
-    used: set[str] = set()
-    pending: list[Any] = [condition]
-    while pending:
-        current = pending.pop()
-        if not isinstance(current, Mapping):
-            continue
-        for key, value in current.items():
-            if key in _LIST_OPERATORS and _is_array(value):
-                pending.extend(value)
-            elif key == "$not":
-                pending.append(value)
-            elif isinstance(key, str) and key.startswith("context."):
-                name = key.split(".")[1]
-                if name:
-                    used.add(name)
-    return used
+    return {
+        key.split(".")[1]
+        for key, _, _ in fields_tested(condition)
+        if key.startswith("context.") and key.split(".")[1]
+    }

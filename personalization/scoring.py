@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-from experiments.conditions import evaluate, validate_condition
+from experiments.conditions import evaluate, fields_tested, validate_condition
 
 Problem = tuple[str, str]
 
@@ -235,7 +235,7 @@ def _parse_rules(doc: Any, path: str, problems: list[Problem]) -> list[ScoreRule
 
 def _where_problems(where: Any, path: str) -> list[Problem]:
     problems: list[Problem] = []
-    for key, key_path in _field_keys(where, path):
+    for key, _, key_path in fields_tested(where, path):
         if key != "properties" and not key.startswith("properties."):
             problems.append((key_path, "must be a path under properties. e.g. properties.page"))
     for problem in validate_condition(where, path):
@@ -243,22 +243,6 @@ def _where_problems(where: Any, path: str) -> list[Problem]:
         if reason != _ROOT_REASON:
             problems.append((where_at, reason))
     return problems
-
-
-def _field_keys(condition: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Every field path a condition reads at its top level, with where it is written."""
-    if not isinstance(condition, Mapping):
-        return
-    for key, value in condition.items():
-        if not isinstance(key, str):
-            continue
-        if key in ("$and", "$or", "$nor") and isinstance(value, list):
-            for index, sub in enumerate(value):
-                yield from _field_keys(sub, f"{path}.{key}[{index}]")
-        elif key == "$not":
-            yield from _field_keys(value, f"{path}.{key}")
-        elif not key.startswith("$"):
-            yield key, f"{path}.{key}"
 
 
 def _parse_inactivity(doc: Any, path: str, problems: list[Problem]) -> Inactivity | None:

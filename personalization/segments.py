@@ -18,11 +18,11 @@ reports both so a placement cannot silently target nobody.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from experiments.conditions import evaluate, validate_condition
+from experiments.conditions import evaluate, fields_tested, validate_condition
 
 Problem = tuple[str, str]
 
@@ -88,7 +88,7 @@ def segment_reference_problems(condition: Any, path: str, known: Collection[str]
     """Problems with how a targeting condition uses `contact.segments`: a comparison that can
     never match a list, or a segment key that is not defined."""
     problems: list[Problem] = []
-    for key, value, where in _fields(condition, path):
+    for key, value, where in fields_tested(condition, path):
         if key != SEGMENTS_FIELD:
             continue
         if isinstance(value, str):
@@ -114,24 +114,8 @@ def _condition_problems(condition: Any, path: str) -> list[Problem]:
     for problem in validate_condition(condition, path):
         where, sep, reason = problem.partition(": ")
         problems.append((where, reason) if sep else (path, problem))
-    for key, _, where in _fields(condition, path):
+    for key, _, where in fields_tested(condition, path):
         if key == SEGMENTS_FIELD or key.startswith(SEGMENTS_FIELD + "."):
             # contact.segments is computed from the segments themselves.
             problems.append((where, "a segment cannot depend on contact.segments"))
     return problems
-
-
-def _fields(condition: Any, path: str) -> Iterator[tuple[str, Any, str]]:
-    """Each field a condition tests at its top level: (field path, expected value, where)."""
-    if not isinstance(condition, Mapping):
-        return
-    for key, value in condition.items():
-        if not isinstance(key, str):
-            continue
-        if key in ("$and", "$or", "$nor") and isinstance(value, list):
-            for index, sub in enumerate(value):
-                yield from _fields(sub, f"{path}.{key}[{index}]")
-        elif key == "$not":
-            yield from _fields(value, f"{path}.{key}")
-        elif not key.startswith("$"):
-            yield key, value, f"{path}.{key}"
