@@ -44,6 +44,15 @@ def test_outage_and_recovery(own_server: EmbeddedServer, make_client: MakeClient
     assert closed.status_code == 503  # never message a person whose consent could not be read
     consented = decide(api, "c1", "note", attributes={"consent": {"sms": True}})
     assert consented["degraded"] is True and consented["channel"]["primary"] == "sms"
+    # A batch fails closed contact by contact: the one whose consent came along is served.
+    contacts = [
+        {"contact_id": "c1"},
+        {"contact_id": "c2", "attributes": {"consent": {"sms": True}}},
+    ]
+    entries = api.post("/v1/decide/batch", json={"placement": "note", "contacts": contacts})
+    first, second = entries.json()["decisions"]
+    assert first["status"] == 503 and first["error"]["code"] == "store_unavailable"
+    assert second["degraded"] is True and second["channel"]["primary"] == "sms"
 
     own_server.start()  # same data folder: the AOF brings the configuration back
 
