@@ -21,21 +21,22 @@ import asyncio
 import json
 import os
 import platform
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from decide.store.embedded import EmbeddedServer
+from loadtest.load import (
+    Connection,
+    baseline_server,
+    closed_loop,
+    decide_server,
+    http,
+    open_loop,
+    pinned,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -82,139 +83,6 @@ def profiles(n: int) -> list[tuple[str, dict[str, Any]]]:
         )
         for i in range(n)
     ]  # fmt: skip
-
-
-# --- a load generator that is not the bottleneck -------------------------------------------
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: send a request, read exactly its response."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, host: str, port: int) -> Connection:
-        return cls(*await asyncio.open_connection(host, port))
-
-    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        length = -1
-        chunked = False
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "transfer-encoding" and "chunked" in value:
-                chunked = True
-        if chunked:
-            data = bytearray()
-            while size := int((await self.reader.readline()).strip(), 16):
-                data += await self.reader.readexactly(size + 2)
-            await self.reader.readline()
-            payload = bytes(data)
-        else:
-            payload = await self.reader.readexactly(length)
-        return int(status_line.split()[1]), payload
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def closed_loop(
-    port: int, bodies: Callable[[int], bytes], count: int, connections: int, path: str
-) -> dict[str, float]:
-    """`count` requests over `connections` connections, each sending its next one as soon as
-    the last returned; requests/s and latency percentiles."""
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(count))
-
-    async def worker() -> None:
-        nonlocal errors
-        conn = await Connection.open("127.0.0.1", port)
-        for i in counter:
-            start = time.perf_counter()
-            status, _ = await conn.request("POST", path, bodies(i))
-            latencies.append(time.perf_counter() - start)
-            errors += status != 200
-        conn.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "requests_per_s": count / elapsed,
-        "p50_ms": latencies[len(latencies) // 2] * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-        "errors": errors,
-    }
-
-
-# --- the server under test -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def pinned(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and os.cpu_count() != 1 else []
-
-
-@contextmanager
-def decide_server(workers: int = 1, core: str = "0") -> Iterator[tuple[int, str]]:
-    """decide serve on the embedded valkey-server: (HTTP port, the store's URL)."""
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="decide-bench-")
-    env = {**os.environ, "DECIDE_DATA_DIR": data}
-    env.pop("REDIS_URL", None)
-    command = [sys.executable, "-m", "decide", "serve", "--port", str(port),
-               "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
-    prefix = ["taskset", "-c", core] if pinned(0) else []
-    proc = subprocess.Popen(prefix + command, env=env, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(port)
-        yield port, EmbeddedServer(Path(data)).url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def wait_ready(port: int, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in s.recv(100):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("decide did not become ready")
-
-
-def http(port: int, method: str, path: str, body: Any) -> tuple[int, Any]:
-    async def go() -> tuple[int, bytes]:
-        conn = await Connection.open("127.0.0.1", port)
-        try:
-            return await conn.request(method, path, orjson.dumps(body))
-        finally:
-            conn.close()
-
-    status, payload = asyncio.run(go())
-    return status, orjson.loads(payload) if payload else None
 
 
 def seed(port: int, people: list[tuple[str, dict[str, Any]]]) -> None:
@@ -333,9 +201,7 @@ def run_batch(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "scenario": "batch",
         "contacts": args.contacts,
-        "core_alone": core,
-        "batch_http": batch,
-        "single_http": single,
+        "rows": {"core_alone": core, "batch_http": batch, "single_http": single},
         "rounds": {"core_alone": cores, "batch_http": batches},
         "ratios": {
             "batch_vs_core": batch["decisions_per_s"] / core["decisions_per_s"],
@@ -344,16 +210,141 @@ def run_batch(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+HERO = {
+    "channels": ["web"],
+    "policy": {"type": "experiment", "experiment": "hero_test"},
+    "messages": [
+        {"key": "a", "content": {"web": {"headline":
+            "Hi {{ contact.first_name | default: 'there' }} in {{ contact.city }}"}}},
+        {"key": "b", "content": {"web": {"headline":
+            "Welcome {{ contact.first_name | default: 'back' }}, {{ contact.city }}"}}},
+    ],
+}  # fmt: skip
+HERO_TEST = {"placement": "hero", "status": "running",
+             "variations": [{"key": "a", "message": "a"}, {"key": "b", "message": "b"}],
+             "metrics": {"primary": {"event": "click", "type": "binomial"}}}  # fmt: skip
+BANNER = {
+    "channels": ["web"],
+    "policy": {"type": "bandit", "algorithm": "thompson"},
+    "messages": [{"key": k, "content": {"web": {"t": f"{k} {{{{ contact.first_name }}}}"}}}
+                 for k in ("a", "b", "c")],
+}  # fmt: skip
+
+
+def _decide_bodies(placement: str) -> Any:
+    return lambda i: orjson.dumps(
+        {"contact_id": f"v{i}", "placement": placement,
+         "attributes": {"first_name": "Sara", "city": "Tehran"}}
+    )  # fmt: skip
+
+
+def run_decide(args: argparse.Namespace) -> dict[str, Any]:
+    """P1: single decisions (web A/B with a two-token template, and a bandit) against the bare
+    Starlette echo, closed loop at 32 connections; then p99 with an open-loop generator at half
+    of decide's peak, for decide and for the baseline at the same rate."""
+    n, conns = args.requests, 32
+    with baseline_server() as port:
+        asyncio.run(closed_loop(port, _decide_bodies("hero"), 500, conns, "/v1/decide"))
+        baseline = asyncio.run(closed_loop(port, _decide_bodies("hero"), n, conns, "/v1/decide"))
+    with decide_server() as (port, _):
+        config = (("placements", "hero", HERO), ("experiments", "hero_test", HERO_TEST),
+                  ("placements", "banner", BANNER))  # fmt: skip
+        for kind, key, doc in config:
+            status, body = http(port, "PUT", f"/v1/{kind}/{key}", doc)
+            assert status in (200, 201), body
+        asyncio.run(closed_loop(port, _decide_bodies("hero"), 500, conns, "/v1/decide"))
+        ab = asyncio.run(closed_loop(port, _decide_bodies("hero"), n, conns, "/v1/decide"))
+        bandit = asyncio.run(closed_loop(port, _decide_bodies("banner"), n, conns, "/v1/decide"))
+        half = ab["requests_per_s"] / 2
+        count = int(half * args.open_seconds)
+        ab_open = asyncio.run(open_loop(port, _decide_bodies("hero"), half, count, "/v1/decide"))
+    with baseline_server() as port:
+        base_open = asyncio.run(open_loop(port, _decide_bodies("hero"), half, count, "/v1/decide"))
+    return {
+        "scenario": "decide",
+        "requests": n,
+        "rows": {
+            "baseline": baseline,
+            "decide_ab": ab,
+            "decide_bandit": bandit,
+            "decide_ab_open_loop": ab_open,
+            "baseline_open_loop": base_open,
+        },
+        "ratios": {
+            "ab_vs_baseline": ab["requests_per_s"] / baseline["requests_per_s"],
+            "bandit_vs_baseline": bandit["requests_per_s"] / baseline["requests_per_s"],
+            "ab_p99_vs_baseline_p99_at_half_load": ab_open["p99_ms"] / base_open["p99_ms"],
+        },
+    }
+
+
+def run_events(args: argparse.Namespace) -> dict[str, Any]:
+    """P3: events over HTTP in batches of 100 (and one by one) against the same applier driven
+    in-process with pipelines of 100 (no HTTP), on the same store."""
+    from decide.routes.events import apply_events
+    from decide.runtime import Runtime
+    from decide.settings import Settings
+
+    batches = args.requests // 100
+
+    def batch(prefix: str) -> Any:
+        def body(i: int) -> bytes:
+            events = [{"event_id": f"{prefix}-{i}-{j}", "type": "page_view",
+                       "contact_id": f"c{(i * 100 + j) % 5000}",
+                       "properties": {"page": "/pricing"}} for j in range(100)]  # fmt: skip
+            return orjson.dumps({"events": events})
+
+        return body
+
+    single = lambda i: orjson.dumps({"events": [  # noqa: E731
+        {"event_id": f"s-{i}", "type": "click", "contact_id": f"c{i % 5000}"}]})  # fmt: skip
+    with decide_server() as (port, store_url):
+        asyncio.run(closed_loop(port, batch("warm"), 20, 8, "/v1/events"))
+        http_batches = asyncio.run(closed_loop(port, batch("h"), batches, 8, "/v1/events"))
+        http_single = asyncio.run(closed_loop(port, single, batches * 10, 8, "/v1/events"))
+
+        async def alone() -> float:
+            rt = Runtime(Settings(), store_url)
+            await rt.start()
+            try:
+                rows = [orjson.loads(batch("a")(i))["events"] for i in range(batches)]
+                start = time.perf_counter()
+                for events in rows:
+                    await apply_events(rt, events)
+                return time.perf_counter() - start
+            finally:
+                await rt.stop()
+
+        seconds = asyncio.run(alone())
+    applier = {"events_per_s": batches * 100 / seconds}
+    http_batches["events_per_s"] = http_batches["requests_per_s"] * 100
+    http_single["events_per_s"] = http_single["requests_per_s"]
+    return {
+        "scenario": "events",
+        "requests": args.requests,
+        "rows": {
+            "applier_alone": applier,
+            "http_batches_of_100": http_batches,
+            "http_single_events": http_single,
+        },
+        "ratios": {"batches_vs_applier": http_batches["events_per_s"] / applier["events_per_s"]},
+    }
+
+
 def print_table(result: dict[str, Any]) -> None:
-    print(f"\n{result['scenario']}: {result['contacts']} contacts, {os.cpu_count()} cores")
-    print(f"{'measurement':<34}{'decisions/s':>14}{'p50 ms':>10}{'p99 ms':>10}")
-    for name in ("core_alone", "batch_http", "single_http"):
-        row = result[name]
+    print(f"\n{result['scenario']}: {os.cpu_count()} cores, server on core 0, generator on 1")
+    print(f"{'measurement':<34}{'per second':>14}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, row in result["rows"].items():
+        rate = next(row[k] for k in ("decisions_per_s", "events_per_s", "requests_per_s", "rate")
+                    if k in row)  # fmt: skip
         p50 = f"{row['p50_ms']:.1f}" if "p50_ms" in row else "-"
         p99 = f"{row['p99_ms']:.1f}" if "p99_ms" in row else "-"
-        print(f"{name:<34}{row['decisions_per_s']:>14,.0f}{p50:>10}{p99:>10}")
+        print(f"{name:<34}{rate:>14,.0f}{p50:>10}{p99:>10}")
     for name, value in result["ratios"].items():
-        print(f"ratio {name:<28}{value:>14.2f}")
+        print(f"ratio {name:<40}{value:>8.2f}")
+
+
+SCENARIOS = {"batch": run_batch, "decide": run_decide, "events": run_events}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,13 +353,15 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("scenario", choices=["batch"])
-    parser.add_argument("--contacts", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--contacts", type=int, default=10_000, help="batch: contacts")
+    parser.add_argument("--repeat", type=int, default=3, help="batch: rounds")
+    parser.add_argument("--requests", type=int, default=20_000, help="decide, events: requests")
+    parser.add_argument("--open-seconds", type=float, default=10, help="decide: open-loop run")
     args = parser.parse_args(argv)
     if pinned(1):
         os.sched_setaffinity(0, {1})  # the generator (and the in-process core run) on core 1
-    result = run_batch(args)
+    result = SCENARIOS[args.scenario](args)
     result |= {"machine": platform.platform(), "cores": os.cpu_count(),
                "at": datetime.now(UTC).isoformat()}  # fmt: skip
     print_table(result)
