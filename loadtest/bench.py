@@ -1,17 +1,18 @@
 """Benchmark harness: decide against baselines measured in the same run, as ratios.
 
-    python -m loadtest.bench batch [--contacts 10000] [--repeat 3]
+    python -m loadtest.bench batch  [--contacts 10000] [--repeat 3]
+    python -m loadtest.bench decide [--requests 20000] [--open-seconds 10]
+    python -m loadtest.bench events [--requests 20000]
 
-`batch` compares, for one placement and the same 10,000 contacts (stored profiles):
+`decide` and `events` are described on their functions below. `batch` compares, for one
+placement and the same 10,000 contacts (stored profiles):
 1. the pure core alone, in-process: every contact's state already in memory (read from the
    store beforehand, as the server reads it), no HTTP, no Redis;
 2. POST /v1/decide/batch through HTTP against a real Redis (one worker);
 3. single POST /v1/decide calls, 32 concurrent connections.
 The server (with its embedded valkey-server) is pinned to core 0 and the load generator to
-core 1. The generator is a small raw-socket HTTP/1.1 keep-alive client on asyncio: it costs
-a few tens of µs per request — far below decide's cost per request — where httpx costs
-several hundred, which would make the generator the thing measured. Results are printed as a
-table and written as JSON under loadtest/results/.
+core 1; the generator (loadtest/load.py) is a raw-socket keep-alive client that is not the
+bottleneck. Results are printed as a table and written as JSON under loadtest/results/.
 """
 
 from __future__ import annotations
