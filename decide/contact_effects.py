@@ -66,7 +66,9 @@ def _view(event: Event) -> str:
     target = event.properties.get(kind) if kind else None
     if not isinstance(target, str | int) or target == "":
         return ""
-    return f"{kind}:{target}".replace("\x1f", " ")[:200]
+    # At most 48 bytes, so the views field stays under 64 and the hash stays a listpack.
+    item = f"{kind}:{target}".replace("\x1f", " ").encode()[:48]
+    return item.decode(errors="ignore")
 
 
 def queue_contact_event(
