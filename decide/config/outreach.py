@@ -59,6 +59,9 @@ class Outreach:
 
 
 def parse_clock(c: Checks, value: Any, path: str) -> time | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 (PyYAML) reads an unquoted 21:00 as the base-60 number 1260.
+        return time(value // 60, value % 60)
     match = _CLOCK.match(value) if isinstance(value, str) else None
     if match is None:
         c.fail(path, "must be a local time HH:MM like 21:00")
