@@ -17,6 +17,7 @@ from decide.errors import Problem, invalid, not_found
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store.config_store import Kind
+from personalization.segments import segment_reference_problems
 
 
 def _runtime(request: Request, scope: str) -> Runtime:
@@ -50,6 +51,7 @@ async def store_placement(
 ) -> tuple[bool, int, dict[str, Any]]:
     """Validate and store a placement: (created, version, document)."""
     placement = parse_placement(key, body)
+    _check_segments(rt, placement.eligibility, "eligibility", "placement")
     experiment = rt.snapshot.experiments.get(placement.experiment or "")
     if experiment is not None:
         _check_messages(experiment, placement, "policy.experiment")
@@ -89,12 +91,23 @@ async def store_experiment(
     stored = await rt.config.get("experiments", key)
     previous = parse_experiment(key, stored[1]) if stored is not None else None
     experiment = parse_experiment(key, body, previous)
+    _check_segments(rt, experiment.spec.condition, "condition", "experiment")
     placement = rt.snapshot.placements.get(experiment.placement)
     if placement is not None:
         _check_messages(experiment, placement, "variations")
     # The phase was computed from `previous`: store only if nobody changed it meanwhile.
     expected = expected or (str(stored[0]) if stored is not None else "0")
     return await _put(rt, "experiments", key, dict(experiment.document), expected)
+
+
+def _check_segments(rt: Runtime, condition: Any, path: str, what: str) -> None:
+    """A condition on contact.segments that could never match, or names no segment, would
+    silently target nobody: refused at PUT instead."""
+    if condition is None:
+        return
+    problems = segment_reference_problems(condition, path, rt.snapshot.segments)
+    if problems:
+        raise invalid([Problem(where, reason) for where, reason in problems], what)
 
 
 def _check_messages(experiment: Experiment, placement: Placement, field: str) -> None:

@@ -30,6 +30,13 @@ def test_segments_target_placements(api, store: Store) -> None:
     assert bad.status_code == 422
     placement = {**BANNER, "eligibility": {"contact.segments": {"$in": ["vip_tehran"]}}}
     assert api.put("/v1/placements/vip", json=placement).status_code == 201
+    # Conditions that would silently target nobody are refused, naming the field.
+    for wrong, field in (({"contact.segments": "vip_tehran"}, "eligibility.contact.segments"),
+                         ({"contact.segments": {"$in": ["vip_paris"]}},
+                          "eligibility.contact.segments.$in[0]")):  # fmt: skip
+        response = api.put("/v1/placements/other", json={**BANNER, "eligibility": wrong})
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == field
     api.put("/v1/contacts/rich", json={"attributes": {"city": "Tehran"}})
     post_events(api, event("p1", "purchase", "rich", value=6e7, currency="IRR"))
     assert decide(api, "rich", "vip")["message"]["key"] == "m"
