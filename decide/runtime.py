@@ -63,6 +63,7 @@ class Runtime:
         self._store_down_logged = False
         self.priors = Priors()
         self._priors_at = float("-inf")
+        self._stopping = False
 
     def estimate_strength_soon(self, placement: str, arms: tuple[str, ...], cap: float) -> None:
         """Re-estimate a segmented placement's prior strength in the background, at most
@@ -99,6 +100,7 @@ class Runtime:
         self._refresher = asyncio.create_task(self._refresh_forever())
 
     async def stop(self) -> None:
+        self._stopping = True
         for task in list(self._tasks):
             task.cancel()
         if self._refresher is not None:
@@ -162,7 +164,9 @@ class Runtime:
         self._priors_at = time.monotonic()
 
     async def _refresh_forever(self) -> None:
-        while True:
+        # A cancel that lands inside redis-py's I/O can be swallowed there, leaving this task
+        # "cancelling" but looping; the flag ends it at the next turn, so shutdown never hangs.
+        while not self._stopping:
             await asyncio.sleep(self.settings.config_refresh_s)
             await self.refresh()
             if time.monotonic() - self._priors_at >= self.settings.priors_refresh_s:
