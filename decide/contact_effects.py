@@ -115,10 +115,13 @@ def feed_aggregates(batch: Batch, result: list[Any], event: Event) -> None:
     channels and send times, and attribution. Sent only after Redis said the event was new,
     so a retried event is never counted twice here either."""
     _, sent, engaged, delivered_on, engaged_on, touches = result
-    if int(sent) >= 0:
-        batch.command("HINCRBY", keys.POPULATION_SLOTS, f"s{int(sent)}", 1)
-    if int(engaged) >= 0:
-        batch.command("HINCRBY", keys.POPULATION_SLOTS, f"e{int(engaged)}", 1)
+    language = event.decision.language if event.decision is not None else None
+    histograms = [keys.POPULATION_SLOTS, *([keys.segment_slots(language)] if language else [])]
+    for key in histograms:
+        if int(sent) >= 0:
+            batch.command("HINCRBY", key, f"s{int(sent)}", 1)
+        if int(engaged) >= 0:
+            batch.command("HINCRBY", key, f"e{int(engaged)}", 1)
     if delivered_on:
         batch.command("HINCRBY", keys.POPULATION_CHANNELS, f"{_text(delivered_on)}:d", 1)
     if engaged_on:

@@ -8,7 +8,7 @@ ranking and the send time come after.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from personalization import channels as channel_model
 from personalization import pressure
 from personalization import send_time as timing
 from personalization import slot_estimates as estimates
+from personalization.locales import normalize_locale
 
 UTC_ZONE = ZoneInfo("UTC")
 _NO_PRIORS = channel_model.channel_priors({})  # before the population has taught anything
@@ -40,6 +41,7 @@ class Priors:
 
     slots: estimates.SlotHistogram | None = None
     channels: Mapping[str, channel_model.ChannelPrior] | None = None
+    languages: Mapping[str, estimates.SlotHistogram] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,40 @@ class Timing:
     reason: str
 
 
-def priors_from(slots: Mapping[bytes, bytes], channels: Mapping[bytes, bytes]) -> Priors:
-    """The population hashes (`s<slot>`/`e<slot>`, `<channel>:d`/`<channel>:e`) as priors."""
+def _histogram(raw: Mapping[bytes, bytes]) -> estimates.SlotHistogram | None:
+    """A population hash (`s<slot>` sends, `e<slot>` engaged) as a histogram; None if empty."""
     sends, engaged = np.zeros(estimates.SLOTS), np.zeros(estimates.SLOTS)
-    for raw_key, raw_value in slots.items():
+    for raw_key, raw_value in raw.items():
         key = raw_key.decode()
         if key[1:].isdigit() and int(key[1:]) < estimates.SLOTS:
             (sends if key[0] == "s" else engaged)[int(key[1:])] = float(raw_value)
+    return estimates.SlotHistogram(sends, engaged) if sends.sum() else None
+
+
+def language_of(locale: str | None) -> str | None:
+    """`fa-IR` → `fa`: the send-time segment a contact belongs to."""
+    tag = normalize_locale(locale) if locale else None
+    return tag.split("-")[0].lower() if tag else None
+
+
+def priors_from(
+    slots: Mapping[bytes, bytes],
+    channels: Mapping[bytes, bytes],
+    languages: Mapping[str, Mapping[bytes, bytes]] | None = None,
+) -> Priors:
+    """The population hashes (slots, channels `<channel>:d`/`<channel>:e`, and the slots of
+    each language) as priors."""
     counts: dict[str, list[float]] = {}
     for raw_key, raw_value in channels.items():
         channel, _, kind = raw_key.decode().partition(":")
         counts.setdefault(channel, [0.0, 0.0])[kind == "e"] = float(raw_value)
+    by_language = {lang: _histogram(raw) for lang, raw in (languages or {}).items()}
     return Priors(
-        estimates.SlotHistogram(sends, engaged) if sends.sum() else None,
+        _histogram(slots),
         channel_model.channel_priors(
             {c: channel_model.ChannelCounts(d, e) for c, (d, e) in counts.items()}
         ),
+        {lang: h for lang, h in by_language.items() if h is not None},
     )
 
 
@@ -161,7 +181,7 @@ def when(
     choice = timing.choose_send_time(
         start, tz, window,
         (state.slots or empty) if learned else empty,
-        None,
+        priors.languages.get(language_of(state.locale) or "") if learned else None,
         priors.slots if learned else None,
         rng,
         locale=state.locale,

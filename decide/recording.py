@@ -16,6 +16,7 @@ from decide.config.snapshot import Snapshot
 from decide.contact_state import shown_value
 from decide.errors import unavailable
 from decide.pending import Pending
+from decide.reach import language_of
 from decide.runtime import Runtime
 from decide.store import keys
 from decide.store.experiment_measurement import record_exposure
@@ -193,6 +194,7 @@ def make_token(rt: Runtime, placement: Placement, p: Pending, channel: str) -> D
         segment=p.segment if p.weights is not None else "",
         daily=placement.bandit is not None and placement.bandit.daily,
         slot=timing.slot if timing.slot >= 0 else None,
+        language=language_of(p.state.locale) if p.state is not None else None,
     )
 
 

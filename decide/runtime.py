@@ -157,10 +157,16 @@ class Runtime:
                 self.client.hgetall(keys.POPULATION_SLOTS),
                 self.client.hgetall(keys.POPULATION_CHANNELS),
             )
+            languages = {}
+            match = keys.glob_escape(keys.POPULATION_SLOTS) + ":*"
+            async for name in self.client.scan_iter(match=match, count=1000):
+                language = keys.parse_segment_slots(name.decode())
+                if language is not None:
+                    languages[language] = await self.client.hgetall(name)
         except (RedisError, OSError) as error:
             log.warning("population priors not refreshed: %s", error)
             return
-        self.priors = priors_from(slots, channels)
+        self.priors = priors_from(slots, channels, languages)
         self._priors_at = time.monotonic()
 
     async def _refresh_forever(self) -> None:

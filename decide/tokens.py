@@ -38,6 +38,7 @@ _FIELDS = {
     "exposed_on_decide": "od",
     "daily": "dy",
     "slot": "sl",
+    "language": "lg",
 }
 _NAMES = {short: name for name, short in _FIELDS.items()}
 
@@ -64,6 +65,7 @@ class Decision:
     segment: str = ""
     daily: bool = False  # also count in daily buckets (placements that forget old data)
     slot: int | None = None  # the send's local hour of week (0 = Monday 00:00), for send-time
+    language: str | None = None  # the contact's language: its send-time segment
 
 
 _ORDER = tuple((f.name, _FIELDS[f.name]) for f in fields(Decision))

@@ -126,6 +126,17 @@ POPULATION_SLOTS = "{pop}:slots"  # `s<slot>` sends, `e<slot>` engaged
 POPULATION_CHANNELS = "{pop}:channels"  # `<channel>:d`, `<channel>:e`
 
 
+def segment_slots(language: str) -> str:
+    """The send-time histogram of the contacts who speak one language: the segment level
+    between a contact and the population (weekends and habits differ by culture)."""
+    return f"{POPULATION_SLOTS}:{escape(language)}"
+
+
+def parse_segment_slots(name: str) -> str | None:
+    prefix = POPULATION_SLOTS + ":"
+    return unescape(name[len(prefix) :]) if name.startswith(prefix) else None
+
+
 # --- placements ----------------------------------------------------------------------------
 
 

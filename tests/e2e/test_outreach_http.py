@@ -231,3 +231,37 @@ def test_batch_limits(api, store: Store) -> None:
     )
     bad = batch(api, {"placement": "n", "contacts": []})
     assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "contacts"
+
+
+def test_a_new_contact_gets_the_best_hour_of_those_who_speak_its_language(
+    make_client, store: Store, clock: Clock
+) -> None:
+    """Persian readers engage at 20:00, English readers at 09:00 (all in Tehran): the
+    population cannot tell the two hours apart, the language segment can."""
+    api = make_client(Settings(config_refresh_s=0.05, priors_refresh_s=0.05))
+    messages = [{"key": "digest", "content": {"email": {"subject": "News"}}}]
+    email = {"channels": ["email"], "messages": messages}
+    assert api.put("/v1/placements/h", json=newsletter(**email)).status_code == 201
+    learned = newsletter(**email, send_time={"type": "learned", "within_hours": 24})
+    assert api.put("/v1/placements/n", json=learned).status_code == 201
+    monday = datetime(2026, 11, 30, tzinfo=UTC).timestamp()  # 03:30 Monday in Tehran
+    number = 0
+    for language, engaged_hour in (("fa", 20), ("en", 9)):
+        for i in range(12):
+            contact = {**TEHRAN, "locale": language}
+            for hour in (9, 20):
+                clock.now = monday + (hour * 60 - 210) * 60  # local hour → UTC (+03:30)
+                body = decide(api, f"{language}-{i}", "h", attributes=contact)
+                number += 1
+                items = [event(f"d{number}", "delivered", f"{language}-{i}", body["decision_id"])]
+                if hour == engaged_hour:
+                    items.append(
+                        event(f"c{number}", "click", f"{language}-{i}", body["decision_id"])
+                    )
+                events(api, *items)
+    time.sleep(0.3)  # the population priors are refreshed in the background
+    clock.now = datetime(2026, 12, 6, 21, 0, tzinfo=UTC).timestamp()  # 00:30 Monday in Tehran
+    persian = decide(api, "new-fa", "n", attributes={**TEHRAN, "locale": "fa-IR"})
+    english = decide(api, "new-en", "n", attributes={**TEHRAN, "locale": "en"})
+    assert persian["send_at"]["local"] == "2026-12-07T20:00:00+03:30", persian["reasons"]
+    assert english["send_at"]["local"] == "2026-12-07T09:00:00+03:30", english["reasons"]
