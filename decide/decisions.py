@@ -18,7 +18,6 @@ from decide.config.placements import CHANNELS, Message, Placement
 from decide.contacts import STANDARD, validate_attributes
 from decide.errors import Problem, invalid
 from experiments.assignment import Assignment, assign, weights_of
-from experiments.conditions import evaluate
 from personalization.locales import is_rtl
 from personalization.templates import channel_locale, render_channel
 
@@ -140,8 +139,8 @@ def choose(
     data: Mapping[str, Any],
     sticky_variation: str | None = None,
 ) -> Choice:
-    if placement.eligibility is not None and not evaluate(placement.eligibility, data):
-        return Choice(None, "not_eligible", "rule", 0.0, reasons=["eligibility: not met"])
+    """A rule's message, or the experiment's variation. Eligibility was checked before (the
+    serving gate filters whole decisions ahead of any draw)."""
     if placement.policy == "rule":
         message = placement.messages[placement.rule_message or placement.default_message]
         return Choice(message, None, "rule", 1.0, reasons=[f"rule: message {message.key}"])
@@ -159,14 +158,11 @@ def drawable_arms(placement: Placement, requested: tuple[str, ...] | None) -> tu
 
 def choose_bandit(
     placement: Placement,
-    data: Mapping[str, Any],
     weights: Mapping[str, float],
     rng: np.random.Generator,
     sticky: tuple[str, float] | None = None,
     segment: str = "",
 ) -> Choice:
-    if placement.eligibility is not None and not evaluate(placement.eligibility, data):
-        return Choice(None, "not_eligible", "bandit", 0.0, reasons=["eligibility: not met"])
     if not weights:
         return Choice(None, "no_channel", "bandit", 0.0, reasons=["bandit: no drawable message"])
     assert placement.bandit is not None
@@ -182,12 +178,9 @@ def choose_bandit(
     return Choice(placement.messages[arm], None, "bandit", propensity, reasons=[reason])
 
 
-def held_out(placement: Placement, holdout: str, data: Mapping[str, Any]) -> Choice:
+def held_out(placement: Placement, holdout: str) -> Choice:
     """A contact in a holdout gets the placement's default, and is no experiment's or
-    bandit's subject; eligibility still applies, as for everyone."""
-    if placement.eligibility is not None and not evaluate(placement.eligibility, data):
-        return Choice(None, "not_eligible", "holdout", 0.0, holdout=holdout,
-                      reasons=["eligibility: not met"])  # fmt: skip
+    bandit's subject (eligibility still applies, as for everyone: checked before)."""
     message = placement.messages[placement.default_message]
     return Choice(message, None, "holdout", 1.0, holdout=holdout,
                   reasons=[f"holdout {holdout}: the default message"])  # fmt: skip

@@ -180,10 +180,10 @@ def _choose(
         p.choice = decisions.Choice(None, _why_unreachable(p.reach), "rule", 0.0)
         return
     if p.holdout is not None:
-        p.choice = decisions.held_out(placement, p.holdout.key, p.data)
+        p.choice = decisions.held_out(placement, p.holdout.key)
     elif p.weights is not None:
         sticky = bandit_serving.sticky_of(p.state.bandit_sticky, p.arms, p.now)
-        p.choice = decisions.choose_bandit(placement, p.data, p.weights, rt.rng, sticky, p.segment)
+        p.choice = decisions.choose_bandit(placement, p.weights, rt.rng, sticky, p.segment)
     else:
         p.choice = decisions.choose(
             placement, experiment, p.req.contact_id, p.data, p.state.experiment_sticky
