@@ -9,9 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from decide.contact_effects import CONVERSIONS
-from decide.errors import not_found
 from decide.responses import json_response
-from decide.routes.config import placement_key
+from decide.routes.config import live_placement
 from decide.runtime import Runtime
 from decide.store import keys
 from personalization.attribution import MODELS
@@ -43,9 +42,7 @@ def attribution_table(raw: dict[bytes, bytes]) -> dict[str, list[dict[str, Any]]
 async def placement_attribution(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "read")
-    key = placement_key(request)
-    if key not in rt.snapshot.placements:
-        raise not_found("placement", key)
+    key = live_placement(rt, request).key
     raw = await rt.client.hgetall(keys.attribution(key))
     return json_response({
         "placement": key,

@@ -34,6 +34,15 @@ def placement_key(request: Request) -> str:
     return key
 
 
+def live_placement(rt: Runtime, request: Request) -> Placement:
+    """The placement a `/v1/placements/{key}/…` path names, as this worker serves it."""
+    key = placement_key(request)
+    placement = rt.snapshot.placements.get(key)
+    if placement is None:
+        raise not_found("placement", key)
+    return placement
+
+
 def _expected_version(request: Request) -> str:
     """`If-Match: "7"` makes a write conditional on the version the writer read."""
     value = request.headers.get("if-match", "").strip().strip('"')

@@ -10,8 +10,8 @@ from redis.exceptions import ResponseError
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from decide.errors import Problem, invalid, not_found
-from decide.routes.config import placement_key
+from decide.errors import Problem, invalid
+from decide.routes.config import live_placement
 from decide.routes.results import experiment_of
 from decide.runtime import Runtime
 from decide.store import keys
@@ -71,9 +71,7 @@ async def export_decisions(request: Request) -> Response:
     """GET /v1/placements/{key}/decisions.ndjson: the bandit decision log."""
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "read")
-    key = placement_key(request)
-    if key not in rt.snapshot.placements:
-        raise not_found("placement", key)
+    key = live_placement(rt, request).key
     start, limit = _page(request)
     entries, last = await _stream(rt, keys.decision_log(key), start, limit)
     rows = [orjson.dumps(_decision_row(fields)) for _, fields in entries]

@@ -10,9 +10,9 @@ from decide import decisions
 from decide.bodies import read_json
 from decide.config.checks import Checks
 from decide.contacts import STANDARD, validate_attributes
-from decide.errors import invalid, not_found
+from decide.errors import invalid
 from decide.responses import json_response
-from decide.routes.config import placement_key
+from decide.routes.config import live_placement
 from decide.runtime import Runtime
 from personalization.behaviour import behaviour_view
 from personalization.templates import RenderError
@@ -21,10 +21,8 @@ from personalization.templates import RenderError
 async def preview(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "read")
-    key = placement_key(request)
-    placement = rt.snapshot.placements.get(key)
-    if placement is None:
-        raise not_found("placement", key)
+    placement = live_placement(rt, request)
+    key = placement.key
     body = await read_json(request, rt.settings.body_limit)
     c = Checks()
     doc = c.mapping(body, "body") or {}

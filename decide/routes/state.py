@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from decide.bodies import read_json
-from decide.errors import Problem, invalid, not_found
+from decide.errors import Problem, invalid
 from decide.responses import json_response
-from decide.routes.config import placement_key
+from decide.routes.config import live_placement
 from decide.runtime import Runtime
 from decide.store import keys
 from decide.store.outcomes import arm_stats_keys
@@ -23,10 +23,7 @@ FIELDS = ("n", "sum", "sum_sq", "decided")
 def _placement(request: Request, scope: str) -> tuple[Runtime, str]:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, scope)
-    key = placement_key(request)
-    if key not in rt.snapshot.placements:
-        raise not_found("placement", key)
-    return rt, key
+    return rt, live_placement(rt, request).key
 
 
 async def export_state(request: Request) -> Response:

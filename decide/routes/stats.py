@@ -9,9 +9,8 @@ from starlette.responses import Response
 
 from bandits.summary import summarize
 from decide import bandit_serving
-from decide.errors import not_found
 from decide.responses import json_response
-from decide.routes.config import placement_key
+from decide.routes.config import live_placement
 from decide.runtime import Runtime
 from decide.store import keys
 from decide.store.outcomes import arm_stats_keys
@@ -20,10 +19,8 @@ from decide.store.outcomes import arm_stats_keys
 async def placement_stats(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "read")
-    key = placement_key(request)
-    placement = rt.snapshot.placements.get(key)
-    if placement is None:
-        raise not_found("placement", key)
+    placement = live_placement(rt, request)
+    key = placement.key
     found = await arm_stats_keys(rt.client, key)
     segments = sorted({k.segment for k in found if k.day is None} | {""})
     pipe = rt.client.pipeline(transaction=False)
