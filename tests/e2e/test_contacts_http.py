@@ -37,6 +37,22 @@ GREETING = {
 }
 
 
+def put_tested_experiment(api: Any) -> None:
+    """Placement `tested`, served by the running A/B experiment `exp`."""
+    placement = {
+        "channels": ["web"], "policy": {"type": "experiment", "experiment": "exp"},
+        "messages": [{"key": "a", "content": {"web": {"t": "A"}}},
+                     {"key": "b", "content": {"web": {"t": "B"}}}],
+    }  # fmt: skip
+    assert api.put("/v1/placements/tested", json=placement).status_code == 201
+    experiment = {
+        "placement": "tested", "status": "running",
+        "variations": [{"key": "a", "message": "a"}, {"key": "b", "message": "b"}],
+        "metrics": {"primary": {"event": "click", "type": "binomial"}},
+    }  # fmt: skip
+    assert api.put("/v1/experiments/exp", json=experiment).status_code == 201
+
+
 def put(api: Any, contact: str, **attributes: Any) -> dict[str, Any]:
     response = api.put(f"/v1/contacts/{contact}", json={"attributes": attributes})
     assert response.status_code == 200, response.text
@@ -170,18 +186,7 @@ def test_erasure_leaves_no_key_of_the_contact(api, store: Store) -> None:
                      {"key": "b", "content": {"web": {"t": "B"}}}],
     }  # fmt: skip
     assert api.put("/v1/placements/banner", json=bandit).status_code == 201
-    experiment_placement = {
-        "channels": ["web"], "policy": {"type": "experiment", "experiment": "exp"},
-        "messages": [{"key": "a", "content": {"web": {"t": "A"}}},
-                     {"key": "b", "content": {"web": {"t": "B"}}}],
-    }  # fmt: skip
-    assert api.put("/v1/placements/tested", json=experiment_placement).status_code == 201
-    experiment = {
-        "placement": "tested", "status": "running",
-        "variations": [{"key": "a", "message": "a"}, {"key": "b", "message": "b"}],
-        "metrics": {"primary": {"event": "click", "type": "binomial"}},
-    }  # fmt: skip
-    assert api.put("/v1/experiments/exp", json=experiment).status_code == 201
+    put_tested_experiment(api)
     decision = decide(api, contact, "banner")
     decide(api, contact, "tested")
     decide(api, contact, "greeting")
@@ -226,18 +231,7 @@ def _mentions(client: redis.Redis, contact: str) -> list[str]:
 
 
 def test_merge_folds_an_anonymous_visitor_into_a_known_contact(api, store: Store) -> None:
-    experiment_placement = {
-        "channels": ["web"], "policy": {"type": "experiment", "experiment": "exp"},
-        "messages": [{"key": "a", "content": {"web": {"t": "A"}}},
-                     {"key": "b", "content": {"web": {"t": "B"}}}],
-    }  # fmt: skip
-    assert api.put("/v1/placements/tested", json=experiment_placement).status_code == 201
-    experiment = {
-        "placement": "tested", "status": "running",
-        "variations": [{"key": "a", "message": "a"}, {"key": "b", "message": "b"}],
-        "metrics": {"primary": {"event": "click", "type": "binomial"}},
-    }  # fmt: skip
-    assert api.put("/v1/experiments/exp", json=experiment).status_code == 201
+    put_tested_experiment(api)
     # An anonymous visitor whose assignment differs from what the known id would hash to.
     anonymous = next(
         f"anon-{i}" for i in range(200)
