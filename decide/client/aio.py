@@ -10,31 +10,32 @@ import httpx
 
 from decide.client.protocol import (
     EVENTS_PER_REQUEST,
+    ClientBase,
     Contact,
     DecideError,
     EventFields,
     FlushResult,
     Json,
     Options,
-    _Base,
-    _dumps,
-    _gave_up,
-    _kept,
-    _request,
-    _Retry,
-    _retry_from,
+    Retryable,
+    auth_headers,
     batch_requests,
+    build_request,
     check,
     decide_body,
+    dumps,
     event_doc,
     fallback_decision,
+    gave_up,
+    kept,
     log,
     reindex,
+    retryable,
     tally,
 )
 
 
-class AsyncDecideClient(_Base):
+class AsyncDecideClient(ClientBase):
     """The same API for asyncio; here `timeout` is a deadline for the whole decide call."""
 
     def __init__(
@@ -46,8 +47,8 @@ class AsyncDecideClient(_Base):
         **options: Unpack[Options],
     ) -> None:
         super().__init__(timeout, options)
-        auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(base_url=base_url, headers=auth, transport=transport)
+        headers = auth_headers(api_key)
+        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, transport=transport)
 
     async def decide(
         self,
@@ -63,12 +64,12 @@ class AsyncDecideClient(_Base):
         )
         try:
             async with asyncio.timeout(self.timeout):
-                request = _request(self._http, "/v1/decide", body, self.timeout)
+                request = build_request(self._http, "/v1/decide", body, self.timeout)
                 response = await self._http.send(request)
             check(response)
             decision: Json = response.json()
             return decision
-        except (_Retry, httpx.HTTPError, ValueError, TimeoutError) as failure:
+        except (Retryable, httpx.HTTPError, ValueError, TimeoutError) as failure:
             return fallback_decision(contact_id, placement, fallback, repr(failure))
 
     async def decide_batch(
@@ -88,7 +89,7 @@ class AsyncDecideClient(_Base):
         for planned in self.retry.waits():
             await asyncio.sleep(self.retry.wait(planned, failure))
             try:
-                request = _request(self._http, "/v1/decide/batch", body, self.bulk_timeout)
+                request = build_request(self._http, "/v1/decide/batch", body, self.bulk_timeout)
                 response = await self._http.send(request, stream=True)
                 try:
                     if response.status_code >= 400:
@@ -104,9 +105,9 @@ class AsyncDecideClient(_Base):
                 finally:
                     await response.aclose()
                 return
-            except (_Retry, httpx.TransportError) as error:
-                failure = _retry_from(error)
-        raise _gave_up("/v1/decide/batch", failure)
+            except (Retryable, httpx.TransportError) as error:
+                failure = retryable(error)
+        raise gave_up("/v1/decide/batch", failure)
 
     async def track(self, type: str, contact_id: str, **fields: Unpack[EventFields]) -> str:
         doc = event_doc(type, contact_id, fields)
@@ -126,22 +127,22 @@ class AsyncDecideClient(_Base):
                 tally(result, part, await self.send_events(part))
             except DecideError as error:
                 self._requeue(events[start:])
-                return _kept(result, len(events) - start, error)
+                return kept(result, len(events) - start, error)
         return result
 
     async def send_events(self, events: list[Json]) -> Json:
-        body, failure = _dumps({"events": events}), None
+        body, failure = dumps({"events": events}), None
         for planned in self.retry.waits():
             await asyncio.sleep(self.retry.wait(planned, failure))
             try:
-                request = _request(self._http, "/v1/events", body, self.bulk_timeout)
+                request = build_request(self._http, "/v1/events", body, self.bulk_timeout)
                 response = await self._http.send(request)
                 check(response)
                 answer: Json = response.json()
                 return answer
-            except (_Retry, httpx.TransportError) as error:
-                failure = _retry_from(error)
-        raise _gave_up("/v1/events", failure)
+            except (Retryable, httpx.TransportError) as error:
+                failure = retryable(error)
+        raise gave_up("/v1/events", failure)
 
     async def aclose(self) -> None:
         try:

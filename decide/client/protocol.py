@@ -59,7 +59,7 @@ class RetryPolicy:
         for n in range(self.retries):
             yield min(self.max_wait_s, self.backoff_s * 2**n * random.uniform(1.0, 1.5))
 
-    def wait(self, planned: float, failure: _Retry | None) -> float:
+    def wait(self, planned: float, failure: Retryable | None) -> float:
         if failure is not None and failure.after is not None:  # honour Retry-After
             return max(planned, min(failure.after, self.max_wait_s))
         return planned
@@ -81,7 +81,7 @@ class EventFields(TypedDict, total=False):
     properties: Mapping[str, Any]
 
 
-class _Retry(Exception):
+class Retryable(Exception):
     """A failure worth repeating with the very same body: timeout, connection, 5xx, 429."""
 
     def __init__(self, reason: str, after: float | None = None) -> None:
@@ -89,16 +89,16 @@ class _Retry(Exception):
         self.after = after
 
 
-def _retry_from(error: Exception) -> _Retry:
-    return error if isinstance(error, _Retry) else _Retry(repr(error))
+def retryable(error: Exception) -> Retryable:
+    return error if isinstance(error, Retryable) else Retryable(repr(error))
 
 
-def _dumps(doc: Any) -> bytes:
+def dumps(doc: Any) -> bytes:
     # Deterministic bytes: a retried batch must match its first body to replay its decisions.
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _request(
+def build_request(
     http: httpx.Client | httpx.AsyncClient, path: str, body: bytes, timeout: float
 ) -> httpx.Request:
     headers = BATCH_HEADERS if path.endswith("/batch") else JSON_HEADERS
@@ -106,11 +106,11 @@ def _request(
 
 
 def check(response: httpx.Response) -> None:
-    """Nothing for a 2xx; `_Retry` for what a retry may cure; `DecideError` for the rest."""
+    """Nothing for a 2xx; `Retryable` for what a retry may cure; `DecideError` for the rest."""
     status = response.status_code
     if status >= 500 or status == 429:
         after = response.headers.get("retry-after", "")
-        raise _Retry(f"HTTP {status}", float(after) if after.isdigit() else None)
+        raise Retryable(f"HTTP {status}", float(after) if after.isdigit() else None)
     if status >= 400:
         raise error_from(response)
 
@@ -127,7 +127,7 @@ def error_from(response: httpx.Response) -> DecideError:
 
 def decide_body(contact_id: str, placement: str, **optional: Any) -> bytes:
     body = {"contact_id": contact_id, "placement": placement}
-    return _dumps(body | {k: v for k, v in optional.items() if v is not None})
+    return dumps(body | {k: v for k, v in optional.items() if v is not None})
 
 
 def fallback_decision(
@@ -157,7 +157,7 @@ def batch_requests(
 
     def body() -> bytes:
         doc = {"placement": placement, "request_id": f"{base}-{n}", "contacts": group}
-        return _dumps(doc if context is None else doc | {"context": context})
+        return dumps(doc if context is None else doc | {"context": context})
 
     for contact in contacts:
         group.append({"contact_id": contact} if isinstance(contact, str) else dict(contact))
@@ -193,11 +193,11 @@ def tally(result: FlushResult, sent: list[Json], answer: Json) -> None:
         result.rejected.append({**rejection, "event": event})
 
 
-def _gave_up(path: str, failure: _Retry | None) -> DecideError:
+def gave_up(path: str, failure: Retryable | None) -> DecideError:
     return DecideError(None, "unavailable", f"POST {path} kept failing: {failure}")
 
 
-def _kept(result: FlushResult, remaining: int, error: DecideError) -> FlushResult:
+def kept(result: FlushResult, remaining: int, error: DecideError) -> FlushResult:
     """A flush the server could not take: the rest stays buffered; a 4xx is the caller's."""
     result.pending = remaining
     if error.status is not None:
@@ -206,7 +206,13 @@ def _kept(result: FlushResult, remaining: int, error: DecideError) -> FlushResul
     return result
 
 
-class _Base:
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+class ClientBase:
+    """The buffer and settings both clients keep; they differ only in how they do I/O."""
+
     def __init__(self, timeout: float, options: Options) -> None:
         self.timeout = timeout
         self.bulk_timeout = options.get("bulk_timeout", 30.0)

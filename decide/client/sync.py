@@ -11,31 +11,32 @@ import httpx
 
 from decide.client.protocol import (
     EVENTS_PER_REQUEST,
+    ClientBase,
     Contact,
     DecideError,
     EventFields,
     FlushResult,
     Json,
     Options,
-    _Base,
-    _dumps,
-    _gave_up,
-    _kept,
-    _request,
-    _Retry,
-    _retry_from,
+    Retryable,
+    auth_headers,
     batch_requests,
+    build_request,
     check,
     decide_body,
+    dumps,
     event_doc,
     fallback_decision,
+    gave_up,
+    kept,
     log,
     reindex,
+    retryable,
     tally,
 )
 
 
-class DecideClient(_Base):
+class DecideClient(ClientBase):
     """Blocking client; `timeout` bounds each phase (connect, write, read) of a decide call."""
 
     def __init__(
@@ -47,8 +48,8 @@ class DecideClient(_Base):
         **options: Unpack[Options],
     ) -> None:
         super().__init__(timeout, options)
-        auth = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=base_url, headers=auth, transport=transport)
+        headers = auth_headers(api_key)
+        self._http = httpx.Client(base_url=base_url, headers=headers, transport=transport)
         self._lock = threading.Lock()  # the buffer is shared by the caller's threads
 
     def decide(
@@ -64,11 +65,11 @@ class DecideClient(_Base):
             contact_id, placement, attributes=attributes, context=context, channels=channels
         )
         try:
-            response = self._http.send(_request(self._http, "/v1/decide", body, self.timeout))
+            response = self._http.send(build_request(self._http, "/v1/decide", body, self.timeout))
             check(response)
             decision: Json = response.json()
             return decision
-        except (_Retry, httpx.HTTPError, ValueError) as failure:
+        except (Retryable, httpx.HTTPError, ValueError) as failure:
             return fallback_decision(contact_id, placement, fallback, repr(failure))
 
     def decide_batch(
@@ -87,7 +88,7 @@ class DecideClient(_Base):
         for planned in self.retry.waits():
             time.sleep(self.retry.wait(planned, failure))
             try:
-                request = _request(self._http, "/v1/decide/batch", body, self.bulk_timeout)
+                request = build_request(self._http, "/v1/decide/batch", body, self.bulk_timeout)
                 response = self._http.send(request, stream=True)
                 try:
                     if response.status_code >= 400:
@@ -101,9 +102,9 @@ class DecideClient(_Base):
                 finally:
                     response.close()
                 return
-            except (_Retry, httpx.TransportError) as error:
-                failure = _retry_from(error)
-        raise _gave_up("/v1/decide/batch", failure)
+            except (Retryable, httpx.TransportError) as error:
+                failure = retryable(error)
+        raise gave_up("/v1/decide/batch", failure)
 
     def track(self, type: str, contact_id: str, **fields: Unpack[EventFields]) -> str:
         """Buffer one event and return its event_id; a full buffer is flushed."""
@@ -129,23 +130,23 @@ class DecideClient(_Base):
             except DecideError as error:
                 with self._lock:
                     self._requeue(events[start:])
-                return _kept(result, len(events) - start, error)
+                return kept(result, len(events) - start, error)
         return result
 
     def send_events(self, events: list[Json]) -> Json:
         """One POST /v1/events, retried with the same event_ids: the server counts each once."""
-        body, failure = _dumps({"events": events}), None
+        body, failure = dumps({"events": events}), None
         for planned in self.retry.waits():
             time.sleep(self.retry.wait(planned, failure))
             try:
-                request = _request(self._http, "/v1/events", body, self.bulk_timeout)
+                request = build_request(self._http, "/v1/events", body, self.bulk_timeout)
                 response = self._http.send(request)
                 check(response)
                 answer: Json = response.json()
                 return answer
-            except (_Retry, httpx.TransportError) as error:
-                failure = _retry_from(error)
-        raise _gave_up("/v1/events", failure)
+            except (Retryable, httpx.TransportError) as error:
+                failure = retryable(error)
+        raise gave_up("/v1/events", failure)
 
     def close(self) -> None:
         try:
