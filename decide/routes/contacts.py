@@ -62,11 +62,10 @@ async def patch_contact(request: Request) -> Response:
 
 async def _write(rt: Runtime, contact_id: str, mode: str, attributes: dict[str, Any]) -> Response:
     sets, deletes = flatten(attributes)
-    fields = await contact_store.write_profile(
+    stored = await contact_store.write_profile(
         rt.client, rt.scripts, contact_id, mode, sets, deletes, consent_given(attributes)
     )
-    stored = await rt.client.hgetall(keys.profile(contact_id))
-    return json_response({"contact_id": contact_id, "fields": fields,
+    return json_response({"contact_id": contact_id, "fields": len(stored),
                           "attributes": unflatten(stored)})  # fmt: skip
 
 

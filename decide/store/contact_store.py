@@ -25,7 +25,8 @@ PAGE = 1000
 async def write_profile(
     client: aioredis.Redis, scripts: Scripts, contact_id: str, mode: str,
     sets: Mapping[str, bytes], deletes: list[str], consented: list[str],
-) -> int:  # fmt: skip
+) -> dict[bytes, bytes]:  # fmt: skip
+    """Write the profile in one script and return it as stored (field -> JSON value)."""
     args: list[Any] = [mode, len(sets)]
     for name, value in sets.items():
         args += [name, value]
@@ -35,7 +36,7 @@ async def write_profile(
     (result,) = await batch.execute(client)
     if isinstance(result, Exception):
         raise result
-    return int(result)
+    return dict(zip(result[0::2], result[1::2], strict=True))
 
 
 async def read_everything(client: aioredis.Redis, contact_id: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 -- then ARGV[3 + 2n] number of fields to delete (m) and m fields (a field ending in '.' deletes
 -- every field with that prefix: a nested map set to null), then the channels consented to:
 -- their suppression ends (DESIGN.md: until consent is given again).
--- Returns the number of profile fields after the write.
+-- Returns the profile after the write, as HGETALL does (the caller shows it).
 local profile = KEYS[1]
 if ARGV[1] == 'replace' then redis.call('DEL', profile) end
 local n = tonumber(ARGV[2])
@@ -27,4 +27,4 @@ for _ = 1, m do
   i = i + 1
 end
 for j = i, #ARGV do redis.call('HDEL', KEYS[2], 'sup:' .. ARGV[j]) end
-return redis.call('HLEN', profile)
+return redis.call('HGETALL', profile)
