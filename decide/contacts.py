@@ -14,10 +14,12 @@ from typing import Any
 import orjson
 
 from decide.config.checks import KEY_PATTERN, Checks, join, parse_timezone, type_name
+from personalization import channels as channel_model
 from personalization.locales import normalize_locale
 
-OUTBOUND = ("email", "sms", "push", "web_push")
-CONSENT_CHANNELS = (*OUTBOUND, "in_app")
+# The channels that message a person, in the placements' order; each takes a consent flag.
+OUTBOUND = tuple(c for c in channel_model.CHANNELS if c in channel_model.OUTBOUND)
+CONSENT_CHANNELS = channel_model.CHANNELS
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
 NESTED = ("consent", "custom")  # maps kept as one hash field per entry
 
