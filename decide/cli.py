@@ -234,27 +234,44 @@ def results_command(args: argparse.Namespace) -> int:
         return 0
     srm = analysis["srm"]
     print(f"sample ratio p = {srm['p_value']:.4g}{'  MISMATCH' if srm['mismatch'] else ''}")
-    head = f"{'metric':<14}{'variation':<14}{'users':>8}{'mean':>11}{'lift':>10}"
-    print(head + f"{'95% CI':>22}{'p':>9}{'p seq':>9}{'P(beat)':>9}")
+    rows = [["metric", "variation", "users", "mean", "lift", "95% CI", "p", "p seq", "P(beat)"]]
     for metric in analysis["metrics"]:
         control = metric["control"]
-        print(f"{metric['metric']:<14}{control['variation']:<14}{control['users']:>8}"
-              f"{_num(control['mean']):>11}")  # fmt: skip
+        rows.append([metric["metric"], control["variation"], str(control["users"]),
+                     _num(control["mean"]), "", "", "", "", ""])  # fmt: skip
         for v in metric["variations"]:
-            rel, fixed = v["relative"], v["absolute"]["fixed"]
+            rel, absolute = v["relative"], v["absolute"]
             ci = f"[{percent(rel['fixed']['ci_lower'])}, {percent(rel['fixed']['ci_upper'])}]"
-            print(f"{'':<14}{v['variation']:<14}{v['users']:>8}{_num(v['mean']):>11}"
-                  f"{percent(rel['estimate']):>10}{ci:>22}{_num(fixed['p_value']):>9}"
-                  f"{_num(v['absolute']['sequential']['p_value']):>9}"
-                  f"{_num(v['absolute']['bayesian']['chance_to_beat_control']):>9}")  # fmt: skip
+            rows.append(["", v["variation"], str(v["users"]), _num(v["mean"]),
+                         percent(rel["estimate"]), ci, _num(absolute["fixed"]["p_value"], 2),
+                         _num(absolute["sequential"]["p_value"], 2),
+                         _probability(absolute["bayesian"]["chance_to_beat_control"])])  # fmt: skip
+    print(_table(rows, left=2))
     winner = body.get("winner")
     if winner:
         print(f"winner rule: {winner['state']} — {winner['reason']}")
     return 0
 
 
-def _num(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}"
+def _num(value: Any, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def _probability(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _table(rows: list[list[str]], left: int) -> str:
+    """Columns as wide as their widest cell: the first `left` flush left, the rest right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(width) if i < left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 def state_command(args: argparse.Namespace) -> int:
