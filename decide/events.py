@@ -157,7 +157,7 @@ def parse_event(raw: Any, index: int, rules: EventRules, signer: Signer) -> Even
     decision = None
     if token is not None:
         try:
-            decision = signer.verify(token)
+            decision = signer.verify(token, rules.now)
         except TokenError as error:
             return Rejection(index, event_id, error.reason, str(error), "decision_id")
         if decision.contact_id != contact_id:

@@ -206,6 +206,7 @@ SCHEMAS: dict[str, Any] = {
                                 "malformed_decision_id",
                                 "contact_mismatch",
                                 "decision_expired",
+                                "key_retired",
                                 "before_decision",
                             ]
                         },

@@ -22,7 +22,7 @@ from decide.settings import Settings
 from decide.store import keys
 from decide.store.config_store import ConfigStore
 from decide.store.scripts import Pipeliner, Scripts
-from decide.tokens import Signer, parse_keys
+from decide.tokens import Signer
 
 log = logging.getLogger("decide")
 STRENGTH_REFRESH_S = 10.0
@@ -54,7 +54,7 @@ class Runtime:
         self.signer: Signer | None = None
         self._signer_is_stored = settings.signing_keys is not None
         if settings.signing_keys:
-            self.signer = Signer(parse_keys(settings.signing_keys))
+            self.signer = Signer.from_spec(settings.signing_keys)
         self._refresher: asyncio.Task[None] | None = None
         self.rng = np.random.default_rng(settings.seed)
         self.weights = WeightsCache()

@@ -2,7 +2,8 @@
 
 An event names its decision by this token, so it is attributed without a lookup; the
 signature means it cannot be forged, and the contact inside it means it cannot be replayed
-for another contact. Keys rotate: the first key signs, every listed key verifies.
+for another contact. Keys rotate: the first key signs, every listed key verifies, an old key
+until the end of its grace period when one is given.
 Format: `v1.<key id>.<base64url JSON payload>.<base64url HMAC-SHA256, 16 bytes>`.
 """
 
@@ -13,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -80,11 +82,29 @@ class TokenError(ValueError):
 
 
 class Signer:
-    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
+    def __init__(
+        self, keys: list[tuple[str, bytes]], retire_at: dict[str, float] | None = None
+    ) -> None:
         if not keys:
             raise ValueError("at least one signing key is required")
         self.current = keys[0]
         self.keys = dict(keys)
+        self.retire_at = retire_at or {}  # key id → epoch seconds it stops verifying
+        if self.current[0] in self.retire_at:
+            raise ValueError("the signing key (the first) cannot have a retirement time")
+
+    @classmethod
+    def from_spec(cls, spec: str) -> Signer:
+        """`DECIDE_SIGNING_KEYS="k2:new,k1:old@2026-12-31"`: the first signs, all verify,
+        each until its `@` time (ISO date or date-time, UTC unless it says otherwise)."""
+        keys, retire_at = [], {}
+        for kid, secret in parse_keys(spec):
+            text, at, until = secret.decode().rpartition("@") if b"@" in secret else ("", "", "")
+            if at:
+                retire_at[kid] = _epoch(until)
+                secret = text.encode()
+            keys.append((kid, secret))
+        return cls(keys, retire_at)
 
     def sign(self, decision: Decision) -> str:
         # fields() + getattr, not asdict(): asdict deep-copies and costs 4x on the hot path
@@ -98,7 +118,8 @@ class Signer:
         head = f"v1.{kid}.{body}"
         return f"{head}.{_b64(_mac(secret, head))}"
 
-    def verify(self, token: str) -> Decision:
+    def verify(self, token: str, now: float | None = None) -> Decision:
+        """The decision inside `token`; `now` enforces the old keys' grace periods."""
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != "v1":
             raise TokenError("malformed_decision_id", "decision_id is not a decide token")
@@ -113,6 +134,11 @@ class Signer:
             raise TokenError("bad_signature", "decision_id signature does not verify") from None
         if not hmac.compare_digest(given, _mac(secret, head)):
             raise TokenError("bad_signature", "decision_id signature does not verify")
+        retired = self.retire_at.get(kid)
+        if retired is not None and now is not None and now >= retired:
+            raise TokenError(
+                "key_retired", f"decision_id is signed with key {kid!r}, past its grace period"
+            )
         try:
             payload: dict[str, Any] = orjson.loads(_unb64(body))
             return Decision(**{_NAMES[k]: v for k, v in payload.items()})
@@ -121,7 +147,7 @@ class Signer:
 
 
 def parse_keys(spec: str) -> list[tuple[str, bytes]]:
-    """`DECIDE_SIGNING_KEYS="k2:secret2,k1:secret1"`: the first signs, all verify."""
+    """`"k2:secret2,k1:secret1"` → [(id, secret)], in order."""
     keys = []
     for item in spec.split(","):
         kid, sep, secret = item.strip().partition(":")
@@ -131,6 +157,16 @@ def parse_keys(spec: str) -> list[tuple[str, bytes]]:
             )
         keys.append((kid, secret.encode()))
     return keys
+
+
+def _epoch(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"DECIDE_SIGNING_KEYS: {text!r} after '@' is not an ISO date or date-time"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _mac(secret: bytes, head: str) -> bytes:

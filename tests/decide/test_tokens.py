@@ -50,3 +50,23 @@ def test_malformed_tokens_are_refused(token: str) -> None:
 def test_bad_key_specs_are_refused(spec: str) -> None:
     with pytest.raises(ValueError):
         parse_keys(spec)
+
+
+def test_an_old_key_verifies_until_its_grace_period_ends() -> None:
+    token = Signer.from_spec("k1:first").sign(DECISION)
+    rotated = Signer.from_spec("k2:second,k1:first@2026-12-31")
+    end = 1_798_675_200.0  # 2026-12-31T00:00:00Z
+    assert rotated.verify(token, now=end - 1) == DECISION
+    with pytest.raises(TokenError) as error:
+        rotated.verify(token, now=end)
+    assert error.value.reason == "key_retired"
+    assert rotated.verify(rotated.sign(DECISION), now=end + 10**6) == DECISION  # the new key
+    offset = Signer.from_spec("k2:second,k1:first@2026-12-31T03:30:00+03:30")
+    with pytest.raises(TokenError):
+        offset.verify(token, now=end)  # 03:30 in Tehran is midnight UTC
+
+
+@pytest.mark.parametrize("spec", ["k1:a@2026-12-31", "k2:b,k1:a@tomorrow"])
+def test_a_grace_period_on_the_signing_key_or_not_a_date_is_refused(spec: str) -> None:
+    with pytest.raises(ValueError):
+        Signer.from_spec(spec)

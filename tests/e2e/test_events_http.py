@@ -177,3 +177,23 @@ def test_events_body_shape_errors(api, store: Store) -> None:
     assert api.post("/v1/events", json=[1, 2]).status_code == 422
     response = api.post("/v1/events", json={"events": "nope"})
     assert response.json()["error"]["details"][0]["field"] == "events"
+
+
+def test_a_rotated_out_key_is_honoured_until_its_grace_period_ends(
+    make_client, store: Store, clock: Clock
+) -> None:
+    from decide.settings import Settings
+
+    before = make_client(Settings(config_refresh_s=0.05, signing_keys="k1:first"))
+    assert before.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
+    token = decide(before, "c1", "hero")["decision_id"]
+    grace_ends = _iso(clock.now + 3600)
+    rotated = make_client(
+        Settings(config_refresh_s=0.05, signing_keys=f"k2:second,k1:first@{grace_ends}")
+    )
+    shown = rotated.post("/v1/events", json={"events": [event("e1", "impression", "c1", token)]})
+    assert shown.json()["accepted"] == 1
+    assert decide(rotated, "c2", "hero")["decision_id"].startswith("v1.k2.")
+    clock.advance(3601)
+    late = rotated.post("/v1/events", json={"events": [event("e2", "click", "c1", token)]}).json()
+    assert [(r["reason"], r["field"]) for r in late["rejected"]] == [("key_retired", "decision_id")]
