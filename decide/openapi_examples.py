@@ -54,7 +54,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         },
         "status": 200,
         "response": {
-            "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDExNTUsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDExNTUsImV4IjoxNzk1ODEzOTU1LCJuIjoiX1pBeGxpbUhaSnctIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.qW8-qaOEppGzEk4OtGRhuA",
+            "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw",
             "placement": "homepage_hero",
             "contact_id": "c-1842",
             "message": {
@@ -71,8 +71,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "reason": None,
             "channel": {"primary": "web", "fallbacks": []},
             "send_at": {
-                "utc": "2026-11-25T21:12:35Z",
-                "local": "2026-11-26T00:42:35+03:30",
+                "utc": "2026-11-25T21:14:10Z",
+                "local": "2026-11-26T00:44:10+03:30",
                 "timezone": "Asia/Tehran",
             },
             "assignment": {
@@ -98,13 +98,13 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                     "event_id": "e-1",
                     "type": "impression",
                     "contact_id": "c-1842",
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDExNTUsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDExNTUsImV4IjoxNzk1ODEzOTU1LCJuIjoiX1pBeGxpbUhaSnctIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.qW8-qaOEppGzEk4OtGRhuA",
+                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw",
                 },
                 {
                     "event_id": "e-2",
                     "type": "click",
                     "contact_id": "c-1842",
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDExNTUsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDExNTUsImV4IjoxNzk1ODEzOTU1LCJuIjoiX1pBeGxpbUhaSnctIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.qW8-qaOEppGzEk4OtGRhuA",
+                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw",
                 },
             ]
         },
@@ -128,7 +128,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "decisions": [
                 {
                     "index": 0,
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTEiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMTU1LCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMTU1LCJleCI6MTc5NTgxMzk1NSwibiI6Ikk5SUoya09Td1N2RyIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImVuIn0.MJXgo88d_aqZ0is3BLIWBg",
+                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTEiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMjUwLCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMjUwLCJleCI6MTc5NTgxNDA1MCwibiI6Ik5KZXYtWWVSaVFQNCIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImVuIn0.fLGaU1zDuBNMA5SwNlomDA",
                     "placement": "homepage_hero",
                     "contact_id": "c-1",
                     "message": {
@@ -145,8 +145,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                     "reason": None,
                     "channel": {"primary": "web", "fallbacks": []},
                     "send_at": {
-                        "utc": "2026-11-25T21:12:35Z",
-                        "local": "2026-11-25T21:12:35+00:00",
+                        "utc": "2026-11-25T21:14:10Z",
+                        "local": "2026-11-25T21:14:10+00:00",
                         "timezone": "UTC",
                     },
                     "assignment": {
@@ -165,7 +165,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                 },
                 {
                     "index": 1,
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTIiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMTU1LCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMTU1LCJleCI6MTc5NTgxMzk1NSwibiI6InAtY2dFSG11VTVvTiIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImhlIn0.F-Nl1LN9jFHyRbBs2hO9cA",
+                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTIiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMjUwLCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMjUwLCJleCI6MTc5NTgxNDA1MCwibiI6Im53UFN4WEpSc00xNCIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImhlIn0.-2aJ85e-7eRLerLq185W1g",
                     "placement": "homepage_hero",
                     "contact_id": "c-2",
                     "message": {
@@ -182,8 +182,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                     "reason": None,
                     "channel": {"primary": "web", "fallbacks": []},
                     "send_at": {
-                        "utc": "2026-11-25T21:12:35Z",
-                        "local": "2026-11-25T21:12:35+00:00",
+                        "utc": "2026-11-25T21:14:10Z",
+                        "local": "2026-11-25T21:14:10+00:00",
                         "timezone": "UTC",
                     },
                     "assignment": {
@@ -375,7 +375,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                             "rewards": 1.0,
                             "mean": 0.6666666666666666,
                             "interval": [0.15811388300841903, 0.9874208829065749],
-                            "chance_best": 0.50455,
+                            "chance_best": 0.5052,
                         },
                         {
                             "arm": "discount",
@@ -384,7 +384,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                             "rewards": 0.0,
                             "mean": 0.5,
                             "interval": [0.025000000000000022, 0.975],
-                            "chance_best": 0.2475,
+                            "chance_best": 0.24255,
                         },
                         {
                             "arm": "free_shipping",
@@ -393,7 +393,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                             "rewards": 0.0,
                             "mean": 0.5,
                             "interval": [0.025000000000000022, 0.975],
-                            "chance_best": 0.24795,
+                            "chance_best": 0.25225,
                         },
                     ],
                 }
@@ -455,19 +455,19 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/v1/placements/{key}/evaluate"): {
         "url": "/v1/placements/hero_bandit/evaluate",
-        "request": {"policy": {"rule": "sale"}},
+        "request": {"policy": {"weights": {"welcome": 0.2, "sale": 0.8}}},
         "status": 200,
         "response": {
             "placement": "hero_bandit",
             "decisions": 2,
-            "candidate": {"rule": "sale"},
+            "candidate": {"weights": {"welcome": 0.2, "sale": 0.8}},
             "logged_policy_value": 1.0,
             "ips": {
-                "estimate": 1.0121457489878543,
-                "interval": [-0.9716234661336576, 2.995914964109366],
+                "estimate": 0.39682539682539686,
+                "interval": [0.39682539682539686, 0.39682539682539686],
             },
             "snips": {"estimate": 1.0, "interval": [1.0, 1.0]},
-            "doubly_robust": {"estimate": 1.0, "interval": [1.0, 1.0]},
+            "doubly_robust": {"estimate": 0.2, "interval": [0.2, 0.2]},
         },
     },
     ("GET", "/v1/placements/{key}/state"): {
@@ -475,11 +475,11 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "status": 200,
         "response": {
             "placement": "hero_bandit",
-            "exported_at": 1795641155.337,
+            "exported_at": 1795641250.342,
             "segments": {
                 "": {
-                    "welcome": {"decided": 2.0, "n": 2.0, "sum": 1.0, "sum_sq": 1.0},
-                    "sale": {"decided": 2.0, "n": 2.0, "sum": 1.0, "sum_sq": 1.0},
+                    "sale": {"decided": 2.0, "n": 2.0},
+                    "welcome": {"decided": 2.0, "n": 2.0, "sum": 2.0, "sum_sq": 2.0},
                 }
             },
             "daily": {},
@@ -489,11 +489,11 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "url": "/v1/placements/hero_bandit/state",
         "request": {
             "placement": "hero_bandit",
-            "exported_at": 1795641155.337,
+            "exported_at": 1795641250.342,
             "segments": {
                 "": {
-                    "welcome": {"decided": 2.0, "n": 2.0, "sum": 1.0, "sum_sq": 1.0},
-                    "sale": {"decided": 2.0, "n": 2.0, "sum": 1.0, "sum_sq": 1.0},
+                    "sale": {"decided": 2.0, "n": 2.0},
+                    "welcome": {"decided": 2.0, "n": 2.0, "sum": 2.0, "sum_sq": 2.0},
                 }
             },
             "daily": {},
@@ -504,7 +504,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/placements/{key}/decisions.ndjson"): {
         "url": "/v1/placements/hero_bandit/decisions.ndjson",
         "status": 200,
-        "response": '{"nonce":"_Mo2V13XoVhy","contact_id":"v-0","arm":"welcome","propensity":0.506,"segment":"","policy_version":4,"issued_at":1795641155,"reward_window_s":86400,"context":{}}\n{"nonce":"Lz2ugOhgn8XL","contact_id":"v-1","arm":"welcome","propensity":0.506,"segment":"","policy_version":4,"issued_at":1795641155,"reward_window_s":86400,"context":{}}\n{"nonce":"JVapHTrAk8Ek","contact_id":"v-2","arm":"sale","propensity":0.494,"segment":"","policy_version":4,"issued_at":1795641155,"reward_window_s":86400,"context":{}}\n{"nonce":"RaZAUpsOFzx4","contact_id":"v-3","arm":"sale","propensity":0.494,"segment":"","policy_version":4,"issued_at":1795641155,"reward_window_s":86400,"context":{}}\n',
+        "response": '{"nonce":"BpDMtmmuqrTK","contact_id":"v-0","arm":"sale","propensity":0.496,"segment":"","policy_version":4,"issued_at":1795641250,"reward_window_s":86400,"context":{}}\n{"nonce":"c8jtGXe4A82v","contact_id":"v-1","arm":"welcome","propensity":0.504,"segment":"","policy_version":4,"issued_at":1795641250,"reward_window_s":86400,"context":{}}\n{"nonce":"27BbVje3UbVf","contact_id":"v-2","arm":"sale","propensity":0.496,"segment":"","policy_version":4,"issued_at":1795641250,"reward_window_s":86400,"context":{}}\n{"nonce":"S4FIMnFUPp3r","contact_id":"v-3","arm":"welcome","propensity":0.504,"segment":"","policy_version":4,"issued_at":1795641250,"reward_window_s":86400,"context":{}}\n',
         "media": "application/x-ndjson",
     },
     ("GET", "/v1/experiments"): {
@@ -783,7 +783,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/experiments/{key}/exposures.ndjson"): {
         "url": "/v1/experiments/hero_copy/exposures.ndjson",
         "status": 200,
-        "response": '{"experiment":"hero_copy","phase":1,"contact_id":"c-1842","variation":"control","exposed_at":1795641155.0}\n{"experiment":"hero_copy","phase":1,"contact_id":"c-1","variation":"discount","exposed_at":1795641155.0}\n{"experiment":"hero_copy","phase":1,"contact_id":"c-2","variation":"discount","exposed_at":1795641155.0}\n',
+        "response": '{"experiment":"hero_copy","phase":1,"contact_id":"c-1842","variation":"control","exposed_at":1795641250.0}\n{"experiment":"hero_copy","phase":1,"contact_id":"c-1","variation":"discount","exposed_at":1795641250.0}\n{"experiment":"hero_copy","phase":1,"contact_id":"c-2","variation":"discount","exposed_at":1795641250.0}\n',
         "media": "application/x-ndjson",
     },
     ("GET", "/reports/experiments/{key}"): {
@@ -969,8 +969,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             },
             "behaviour": {
                 "counts": {"impression": 1, "click": 1},
-                "last_seen": 1795641155.0,
-                "first_seen": 1795641155.0,
+                "last_seen": 1795641250.0,
+                "first_seen": 1795641250.0,
                 "score": 0.0,
                 "lifecycle_stage": None,
             },
@@ -981,7 +981,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/export/events"): {
         "url": "/v1/export/events?limit=2",
         "status": 200,
-        "response": '{"event_id":"e-1","type":"impression","contact_id":"c-1842","timestamp":"2026-11-25T21:12:35.027087Z","decision":{"placement":"homepage_hero","message":"welcome","experiment":"hero_copy","variation":"control","segment":"","propensity":0.34,"issued_at":1795641155,"nonce":"_ZAxlimHZJw-"}}\n{"event_id":"e-2","type":"click","contact_id":"c-1842","timestamp":"2026-11-25T21:12:35.027087Z","decision":{"placement":"homepage_hero","message":"welcome","experiment":"hero_copy","variation":"control","segment":"","propensity":0.34,"issued_at":1795641155,"nonce":"_ZAxlimHZJw-"}}\n',
+        "response": '{"event_id":"e-1","type":"impression","contact_id":"c-1842","timestamp":"2026-11-25T21:14:10.047753Z","decision":{"placement":"homepage_hero","message":"welcome","experiment":"hero_copy","variation":"control","segment":"","propensity":0.34,"issued_at":1795641250,"nonce":"FjN8hro3J3gd"}}\n{"event_id":"e-2","type":"click","contact_id":"c-1842","timestamp":"2026-11-25T21:14:10.047753Z","decision":{"placement":"homepage_hero","message":"welcome","experiment":"hero_copy","variation":"control","segment":"","propensity":0.34,"issued_at":1795641250,"nonce":"FjN8hro3J3gd"}}\n',
         "media": "application/x-ndjson",
     },
     ("DELETE", "/v1/contacts/{id}"): {
