@@ -44,6 +44,7 @@ def docs_page(document: dict[str, Any]) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no /favicon.ico request, no 404
         f"<title>{escape(info['title'])} API</title><style>{STYLE}</style></head><body>"
         f"<h1>{escape(info['title'])} API</h1><p>{escape(info.get('description', ''))} "
         'The machine-readable document is <a href="/openapi.json">/openapi.json</a> '

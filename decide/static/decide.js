@@ -126,7 +126,7 @@
     }));
   }
 
-  window.decide = { render: render, renderAll: renderAll };
+  window.decide = { render: render, renderAll: renderAll, sanitize: sanitize };
   if (data.auto !== "false") {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", renderAll);
     else renderAll();
