@@ -20,6 +20,7 @@ from tests.processes import Served, free_port
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": "Bearer adm"}
+SECRET = "backend-secret"
 SNIPPET = Path(__file__).resolve().parents[2] / "decide" / "static" / "decide.js"
 PAGE = """<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>shop</title>
 <style>body {{ font: 20px system-ui; margin: 2rem; }} .hero {{ padding: 1rem;
@@ -28,7 +29,7 @@ PAGE = """<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>shop
      data-decide-field="headline">Welcome to our shop</div>
 <p id="offer" data-decide-placement="homepage_hero" data-decide-field="html">
   <a href="/fallback">See our offers</a></p>
-<script src="{src}" data-key="pub" data-contact="anon-123"></script>
+<script src="{src}" data-key="pub" data-contact="anon-123" {attrs}></script>
 </body></html>"""
 
 
@@ -36,7 +37,8 @@ PAGE = """<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>shop
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`decide serve --demo` with a public (browser) key and an admin key."""
     server = Served(tmp_path_factory.mktemp("snippet"), "--demo",
-                    env={"DECIDE_API_KEYS": "pub:public;adm:admin"})  # fmt: skip
+                    env={"DECIDE_API_KEYS": "pub:public;adm:admin",
+                         "DECIDE_CONTACT_TOKEN_SECRET": SECRET})  # fmt: skip
     try:
         server.wait_ready()
         yield server
@@ -44,8 +46,8 @@ def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         server.stop()
 
 
-def _open(page: Any, origin: str, src: str) -> None:
-    html = PAGE.format(src=src)
+def _open(page: Any, origin: str, src: str, attrs: str = "") -> None:
+    html = PAGE.format(src=src, attrs=attrs)
     kind = "text/html; charset=utf-8"
     page.route(
         f"{origin}/test-page.html", lambda route: route.fulfill(body=html, content_type=kind)
@@ -102,6 +104,28 @@ def test_the_snippet_renders_the_decision_and_reports_impression_and_click(
     assert log.console_errors == [] and log.outside() == []
 
 
+def test_render_passes_the_contact_token_so_the_stored_profile_is_used(
+    keyed_server: Served, page: tuple[Any, Any]
+) -> None:
+    """decide.render() from script: with the token the customer's backend signed, the page
+    greets the known contact by the name stored in decide; without it, it does not."""
+    from decide.auth import contact_token
+
+    profile = {"attributes": {"first_name": "Maryam"}}
+    assert httpx.put(keyed_server.url + "/v1/contacts/c-7", json=profile, headers=ADMIN).is_success
+    opened, log = page
+    _open(opened, keyed_server.url, "/static/decide.js", 'data-auto="false"')
+    opened.wait_for_function("window.decide !== undefined")
+    show = """([token]) => decide.render({placement: 'homepage_hero', contactId: 'c-7',
+        element: document.getElementById('hero'), field: 'headline', contactToken: token,
+        attributes: {locale: 'en'}}).then((d) => d && d.message.content.web.headline)"""
+    assert "Maryam" not in opened.evaluate(show, [None])
+    shown = opened.evaluate(show, [contact_token(SECRET.encode(), "c-7")])
+    assert "Maryam" in shown and opened.locator("#hero").text_content() == shown
+    assert opened.locator("#hero").get_attribute("dir") == "ltr"
+    assert log.console_errors == [] and log.outside() == []
+
+
 def test_the_snippet_drops_script_handlers_and_unsafe_urls(
     keyed_server: Served, page: tuple[Any, Any]
 ) -> None:
@@ -131,7 +155,7 @@ def test_the_fallback_stays_when_decide_fails(
         origin = keyed_server.url
         opened.route(f"{origin}/v1/decide", lambda route: route.fulfill(
             status=503, body='{"error": {}}', content_type="application/json"))  # fmt: skip
-    _open(opened, origin, "/static/decide.js")
+    _open(opened, origin, "/static/decide.js", 'data-auto="false"')
     opened.wait_for_function("window.decide !== undefined")
     results = opened.evaluate("decide.renderAll()")
     assert results == [None]  # the promise resolves, it never rejects
