@@ -142,7 +142,7 @@ def test_the_snippet_drops_script_handlers_and_unsafe_urls(
     assert log.console_errors == [] and log.outside() == []
 
 
-@pytest.mark.parametrize("failure", ["down", "503"])
+@pytest.mark.parametrize("failure", ["down", "503", "timeout"])
 def test_the_fallback_stays_when_decide_fails(
     keyed_server: Served, page: tuple[Any, Any], failure: str
 ) -> None:
@@ -151,11 +151,14 @@ def test_the_fallback_stays_when_decide_fails(
         origin = f"http://127.0.0.1:{free_port()}"
         opened.route(f"{origin}/static/decide.js", lambda route: route.fulfill(
             body=SNIPPET.read_bytes(), content_type="text/javascript"))  # fmt: skip
-    else:
+    elif failure == "503":
         origin = keyed_server.url
         opened.route(f"{origin}/v1/decide", lambda route: route.fulfill(
             status=503, body='{"error": {}}', content_type="application/json"))  # fmt: skip
-    _open(opened, origin, "/static/decide.js", 'data-auto="false"')
+    else:  # the request is never answered: the snippet gives up after data-timeout
+        origin = keyed_server.url
+        opened.route(f"{origin}/v1/decide", lambda route: None)
+    _open(opened, origin, "/static/decide.js", 'data-auto="false" data-timeout="500"')
     opened.wait_for_function("window.decide !== undefined")
     results = opened.evaluate("decide.renderAll()")
     assert results == [None]  # the promise resolves, it never rejects
