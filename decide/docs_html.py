@@ -28,7 +28,7 @@ h3 { font-size: .9rem; margin: .8rem 0 .2rem; }
 """
 
 
-def docs_page(document: dict[str, Any]) -> str:
+def docs_page(document: dict[str, Any], base_url: str = "http://127.0.0.1:8080") -> str:
     operations = [
         (path, method, item[method], item.get("parameters", []))
         for path, item in document["paths"].items()
@@ -40,7 +40,7 @@ def docs_page(document: dict[str, Any]) -> str:
         f'<li><a href="#{_anchor(m, p)}"><code>{m.upper()} {escape(p)}</code></a></li>'
         for p, m, _, _ in operations
     )
-    body = "".join(_operation(document, *op) for op in operations)
+    body = "".join(_operation(document, base_url.rstrip("/"), *op) for op in operations)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -61,7 +61,12 @@ def _anchor(method: str, path: str) -> str:
 
 
 def _operation(
-    document: dict[str, Any], path: str, method: str, op: dict[str, Any], shared: list[Any]
+    document: dict[str, Any],
+    base_url: str,
+    path: str,
+    method: str,
+    op: dict[str, Any],
+    shared: list[Any],
 ) -> str:
     scope = op.get("x-scope")
     parts = [
@@ -90,9 +95,9 @@ def _operation(
     parts.append(f"<h3>Responses</h3><p>{statuses}</p>")
     url = op.get("x-example-url")
     if url is not None:
-        parts.append(f"<h3>Example</h3><p><code>{method.upper()} {escape(url)}</code></p>")
-        if body is not None and "example" in body:
-            parts.append(_pre(body["example"]))
+        example = body.get("example") if body is not None else None
+        command = escape(_curl(base_url, method, url, scope, example))
+        parts.append(f'<h3>Example</h3><pre class="command">{command}</pre>')
         for status, response in op["responses"].items():
             for media, content in response.get("content", {}).items():
                 if "example" in content:
@@ -100,6 +105,19 @@ def _operation(
                     parts.append(_pre(content["example"]))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _curl(base_url: str, method: str, url: str, scope: str | None, body: Any) -> str:
+    """The example as a command to paste (the key from $DECIDE_KEY, when the route needs one)."""
+    implied = method == "get" or (method == "post" and body is not None)
+    verb = "" if implied else f" -X {method.upper()}"
+    words = [f"curl -s{verb} '{base_url}{url}'"]
+    if scope is not None:
+        words.append('-H "Authorization: Bearer $DECIDE_KEY"')
+    if body is not None:
+        text = json.dumps(body, ensure_ascii=False, indent=2).replace("'", "'\\''")
+        words.append(f"-H 'content-type: application/json' -d '{text}'")
+    return " \\\n  ".join(words)
 
 
 def _resolved(document: dict[str, Any], schema: Any, depth: int = 0) -> Any:

@@ -32,4 +32,4 @@ async def snippet(request: Request) -> Response:
 
 
 async def docs(request: Request) -> Response:
-    return HTMLResponse(docs_page(openapi_document()))
+    return HTMLResponse(docs_page(openapi_document(), str(request.base_url)))
