@@ -4,7 +4,7 @@
   "use strict";
   const script = document.currentScript || {}, data = script.dataset || {};
   const base = data.endpoint || (script.src ? new URL(script.src).origin : location.origin);
-  const DROP = /^(SCRIPT|STYLE|IFRAME|OBJECT|EMBED|LINK|META|BASE|FORM|FRAME|FRAMESET|TEMPLATE)$/;
+  const DROP = /^(SCRIPT|STYLE|IFRAME|OBJECT|EMBED|LINK|META|BASE|FORM|FRAME|FRAMESET|TEMPLATE|SVG|MATH)$/;  // svg: <animate> can set an href
   const URL_ATTR = /^(href|src|action|formaction|xlink:href|poster)$/;
   const SCHEMES = ["http:", "https:", "mailto:", "tel:"];
   const uid = () => crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random();

@@ -135,7 +135,8 @@ def test_the_snippet_drops_script_handlers_and_unsafe_urls(
         const div = document.createElement('div');
         div.append(decide.sanitize('<b onclick="alert(1)" style="color:red">ok</b>' +
           '<a href="javascript:alert(1)">x</a><a href="/cart">y</a><img src="data:x">' +
-          '<script>alert(1)</script><iframe src="https://evil.example"></iframe>'));
+          '<script>alert(1)</script><iframe src="https://evil.example"></iframe>' +
+          '<svg><a><animate attributeName="href" to="javascript:alert(1)"/>z</a></svg>'));
         return div.innerHTML;
     }""")
     assert cleaned == '<b>ok</b><a>x</a><a href="/cart">y</a><img>'
