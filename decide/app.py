@@ -21,6 +21,7 @@ from decide.errors import ApiError
 from decide.responses import api_error_handler, json_response, store_error_handler
 from decide.routes import (
     attribution,
+    browser,
     config,
     contacts,
     decide,
@@ -85,6 +86,8 @@ ROUTES = [
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
     Route("/openapi.json", ops.openapi, methods=["GET"]),
+    Route("/docs", browser.docs, methods=["GET"]),
+    Route("/static/decide.js", browser.snippet, methods=["GET"]),
 ]
 
 

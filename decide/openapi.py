@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from decide.config.placements import CHANNELS
+from decide.openapi_examples import with_examples
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OBJ: dict[str, Any] = {"type": "object"}
@@ -34,6 +35,11 @@ def _op(
         op["security"] = [{"bearer": []}]
         op["x-scope"] = scope
     return op
+
+
+def _text(summary: str, media: str) -> dict[str, Any]:
+    ok = {"description": "OK", "content": {media: {"schema": {"type": "string"}}}}
+    return {"summary": summary, "responses": {"200": ok}}
 
 
 _KEY = [
@@ -553,8 +559,12 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("The store answers and config is loaded", None, _OBJ, errors=(503,))
         },
         "/openapi.json": {"get": _op("This document", None, _OBJ, errors=())},
+        "/docs": {"get": _text("This document as a page: every route with examples", "text/html")},
+        "/static/decide.js": {
+            "get": _text("The browser snippet (README: In the browser)", "text/javascript")
+        },
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "decide",
@@ -567,3 +577,4 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+    return with_examples(document)
