@@ -79,6 +79,9 @@ async def evaluate(request: Request) -> Response:
     reward = np.array([r for _, _, _, r in rows])
     probs = np.array([[targets[s].get(a, 0.0) for a in arms] for _, _, s, _ in rows])
     target = probs[np.arange(len(rows)), arm]
+    if not target.any():  # no overlap with the log: nothing logged says how it would do
+        raise invalid([Problem("policy", "gives probability 0 to every logged decision's arm, "
+                               "so the log cannot evaluate it")])  # fmt: skip
     model = np.array(
         [reward[arm == i].mean() if (arm == i).any() else 0.0 for i in range(len(arms))]
     )

@@ -131,6 +131,28 @@ def test_off_policy_evaluation_from_the_logs(make_client, store: Store, clock) -
     assert bad.status_code == 422
 
 
+def test_evaluating_an_arm_the_log_never_drew_is_a_422_not_a_crash(
+    api, store: Store, clock
+) -> None:
+    assert (
+        api.put("/v1/placements/hero", json=bandit_placement(algorithm="uniform")).status_code
+        == 201
+    )
+    drawn = set()
+    for i in range(2):  # two decisions draw at most two of the three arms
+        body = decide(api, f"c-{i}", "hero")
+        drawn.add(body["message"]["key"])
+        api.post(
+            "/v1/events",
+            json={"events": [event(f"i-{i}", "impression", f"c-{i}", body["decision_id"])]},
+        )
+    clock.advance(25 * 3600)
+    never = sorted(set(ARMS) - drawn)[0]
+    answer = api.post("/v1/placements/hero/evaluate", json={"policy": {"rule": never}})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"][0]["field"] == "policy"
+
+
 def test_segments_borrow_as_much_as_they_are_alike(api, store: Store) -> None:
     placement = bandit_placement(segment_by="contact.locale")
     assert api.put("/v1/placements/hero", json=placement).status_code == 201
