@@ -350,6 +350,10 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{name:<36}{rate:>14,.0f}{first:>10}{second:>10}")
     for name, value in result["ratios"].items():
         print(f"ratio {name:<40}{value:>8.2f}")
+    if "costs" in result:
+        from loadtest.workers import print_costs
+
+        print_costs(result["costs"])
 
 
 def run_core(args: argparse.Namespace) -> dict[str, Any]:
@@ -362,7 +366,7 @@ def run_core(args: argparse.Namespace) -> dict[str, Any]:
 def run_workers(args: argparse.Namespace) -> dict[str, Any]:
     from loadtest.workers import run_workers
 
-    return run_workers(args.requests)
+    return run_workers(args.requests)  # not pinned: server and generator share the cores
 
 
 PLACED = "server on core 0, generator on 1"
