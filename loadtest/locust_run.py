@@ -57,7 +57,7 @@ def run(
         raise ValueError("--users must be between 1 (3 for mixed) and 1,000")
     if not 1 <= batch_size <= 10_000:
         raise ValueError("--batch-size must be between 1 and 10,000")
-    with _server(url) as base:
+    with target_server(url) as base:
         missing = [path for path in NEEDED if _status(base + path, key) != 200]
         if missing:
             demo = "decide apply -f decide/demo/demo.yaml"
@@ -128,7 +128,7 @@ def _status(url: str, key: str | None) -> int:
 
 
 @contextmanager
-def _server(url: str | None) -> Iterator[str]:
+def target_server(url: str | None) -> Iterator[str]:
     """The --url given, or `decide serve --demo` on 127.0.0.1 with a throwaway data dir."""
     if url is not None:
         yield url.rstrip("/")
