@@ -63,6 +63,19 @@ def main(argv: list[str] | None = None) -> int:
         add_help=False,
     )
 
+    loadtest = commands.add_parser(
+        "loadtest", help="a locust scenario, headless and bounded; prints a summary"
+    )
+    loadtest.add_argument("scenario", choices=("website", "campaign", "analyst", "mixed"))
+    loadtest.add_argument("--users", type=int, default=10)
+    loadtest.add_argument("--duration", default="60s", help="e.g. 60s, 2m (at most 1h)")
+    loadtest.add_argument("--batch-size", type=int, default=1000, help="campaign: contacts")
+    loadtest.add_argument("--max-iterations", type=int, default=10_000, help="tasks per user")
+    loadtest.add_argument(
+        "--url", default=None, help="a server with the demo config; default: start one here"
+    )
+    loadtest.add_argument("--key", default=os.environ.get("DECIDE_API_KEY"), help="API key")
+
     args, rest = parser.parse_known_args(argv)
     if args.command == "simulate":
         if rest and rest[0] in ("send-time", "channels"):
@@ -77,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "serve": serve_command, "apply": apply_command, "config": export_command,
         "results": results_command, "state": state_command, "evaluate": evaluate_command,
+        "loadtest": loadtest_command,
     }  # fmt: skip
     return handlers[args.command](args)
 
@@ -305,6 +319,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
         low, high = body[name]["interval"]
         print(f"  {name:<14}{body[name]['estimate']:.4g}  95% CI [{low:.4g}, {high:.4g}]")
     return 0
+
+
+def loadtest_command(args: argparse.Namespace) -> int:
+    from loadtest.locust_run import run
+
+    try:
+        return run(args.scenario, args.users, args.duration, args.url, args.key,
+                   args.batch_size, args.max_iterations)  # fmt: skip
+    except ValueError as error:
+        print(f"decide loadtest: {error}", file=sys.stderr)
+        return 2
 
 
 def _failed(what: str, status: int, body: Any) -> int:

@@ -3,6 +3,8 @@
     python -m loadtest.bench batch  [--contacts 10000] [--repeat 3]
     python -m loadtest.bench decide [--requests 20000] [--open-seconds 10]
     python -m loadtest.bench events [--requests 20000]
+    python -m loadtest.bench core   [--contacts 20000] [--repeat 5]   (loadtest/core_choice.py)
+    python -m loadtest.bench workers [--requests 20000]               (loadtest/workers.py)
 
 `decide` and `events` are described on their functions below. `batch` compares, for one
 placement and the same 10,000 contacts (stored profiles):
@@ -333,19 +335,48 @@ def run_events(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    print(f"\n{result['scenario']}: {os.cpu_count()} cores, server on core 0, generator on 1")
-    print(f"{'measurement':<34}{'per second':>14}{'p50 ms':>10}{'p99 ms':>10}")
+    print(f"\n{result['scenario']}: {os.cpu_count()} cores, {result.get('placement', PLACED)}")
+    in_process = all("us" in row for row in result["rows"].values())
+    columns = ("µs each", "") if in_process else ("p50 ms", "p99 ms")
+    print(f"{'measurement':<36}{'per second':>14}{columns[0]:>10}{columns[1]:>10}")
     for name, row in result["rows"].items():
         rate = next(row[k] for k in ("decisions_per_s", "events_per_s", "requests_per_s", "rate")
                     if k in row)  # fmt: skip
-        p50 = f"{row['p50_ms']:.1f}" if "p50_ms" in row else "-"
-        p99 = f"{row['p99_ms']:.1f}" if "p99_ms" in row else "-"
-        print(f"{name:<34}{rate:>14,.0f}{p50:>10}{p99:>10}")
+        if in_process:
+            first, second = f"{row['us']:.2f}", ""
+        else:
+            first = f"{row['p50_ms']:.1f}" if "p50_ms" in row else "-"
+            second = f"{row['p99_ms']:.1f}" if "p99_ms" in row else "-"
+        print(f"{name:<36}{rate:>14,.0f}{first:>10}{second:>10}")
     for name, value in result["ratios"].items():
         print(f"ratio {name:<40}{value:>8.2f}")
+    if "costs" in result:
+        from loadtest.workers import print_costs
+
+        print_costs(result["costs"])
 
 
-SCENARIOS = {"batch": run_batch, "decide": run_decide, "events": run_events}
+def run_core(args: argparse.Namespace) -> dict[str, Any]:
+    from loadtest.core_choice import run_core
+
+    result = run_core(args.contacts, args.repeat)
+    return result | {"placement": "in-process on core 1"}
+
+
+def run_workers(args: argparse.Namespace) -> dict[str, Any]:
+    from loadtest.workers import run_workers
+
+    return run_workers(args.requests)  # not pinned: server and generator share the cores
+
+
+PLACED = "server on core 0, generator on 1"
+SCENARIOS = {
+    "batch": run_batch,
+    "decide": run_decide,
+    "events": run_events,
+    "core": run_core,
+    "workers": run_workers,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -355,12 +386,20 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    parser.add_argument("--contacts", type=int, default=10_000, help="batch: contacts")
-    parser.add_argument("--repeat", type=int, default=3, help="batch: rounds")
+    parser.add_argument(
+        "--contacts",
+        type=int,
+        default=None,
+        help="batch: contacts (10,000); core: contacts timed (20,000)",
+    )
+    parser.add_argument("--repeat", type=int, default=None, help="batch: rounds (3); core: (5)")
     parser.add_argument("--requests", type=int, default=20_000, help="decide, events: requests")
     parser.add_argument("--open-seconds", type=float, default=10, help="decide: open-loop run")
     args = parser.parse_args(argv)
-    if pinned(1):
+    core = args.scenario == "core"
+    args.contacts = args.contacts or (20_000 if core else 10_000)
+    args.repeat = args.repeat or (5 if core else 3)
+    if pinned(1) and args.scenario != "workers":  # workers: server and generator share both
         os.sched_setaffinity(0, {1})  # the generator (and the in-process core run) on core 1
     result = SCENARIOS[args.scenario](args)
     result |= {"machine": platform.platform(), "cores": os.cpu_count(),
