@@ -23,6 +23,7 @@ from decide.store.experiment_measurement import record_exposure
 from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
 from decide.tokens import Decision
+from decide.turns import each
 
 log = logging.getLogger("decide")
 
@@ -83,7 +84,7 @@ async def record(
     batch = Batch(rt.scripts)
     spans: list[tuple[Pending, int, int]] = []
     decided: dict[tuple[str, str], int] = {}  # (segment, message) -> decisions: one HINCRBY each
-    for p in pending:
+    async for p in each(pending):
         if p.error is not None or p.state is None or p.choice is None:
             continue
         if p.choice.message is None or not p.channels:

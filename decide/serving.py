@@ -23,6 +23,7 @@ from decide.pending import Pending, Result
 from decide.recording import answer, record, reserve_caps
 from decide.runtime import Runtime
 from decide.store.scripts import Batch
+from decide.turns import each
 from experiments.conditions import evaluate
 from personalization.behaviour import behaviour_view
 from personalization.segments import segments_of
@@ -44,14 +45,16 @@ async def serve(
             p.error = invalid(missing)
     live = [p for p in pending if p.error is None]
     await _gather(rt, snapshot, placement, experiment, live)
-    for p in live:
+    async for p in each(live):
         _prepare(rt, snapshot, placement, p)
     await _bandit_weights(rt, snapshot, placement, live)
-    for p in live:
+    async for p in each(live):
         _choose(rt, snapshot, placement, experiment, p)
     await reserve_caps(rt, snapshot, placement, live)
     await record(rt, placement, experiment, live)
-    return [p.error if p.error is not None else answer(rt, placement, p) for p in pending]
+    return [
+        p.error if p.error is not None else answer(rt, placement, p) async for p in each(pending)
+    ]
 
 
 def decide_in_memory(
@@ -90,7 +93,7 @@ async def _gather(
         read = await gather.execute(rt.pipeliner)
     except (RedisError, OSError):
         return  # every state stays None: degraded
-    for p in pending:
+    async for p in each(pending):
         assert p.reads is not None
         p.state = read_contact(read, p.reads, p.req.attributes, p.now, p.req.stored_profile)
 

@@ -23,6 +23,7 @@ from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.serving import serve
 from decide.store import keys
+from decide.turns import each
 
 CHUNK = 1000  # contacts per gather/write round trip in a batch
 BATCH_FIELDS = {"placement", "contacts", "context", "channels", "attributes", "request_id"}
@@ -148,7 +149,7 @@ async def _decisions(
         chunk = list(enumerate(contacts[start : start + CHUNK], start))
         done = await replay.read([i for i, _ in chunk]) if replay else {}
         todo = [(i, item) for i, item in chunk if i not in done]
-        parsed = [(i, _contact_request(batch, item, now)) for i, item in todo]
+        parsed = [(i, _contact_request(batch, item, now)) async for i, item in each(todo)]
         valid = [(i, r) for i, r in parsed if isinstance(r, decisions.DecideRequest)]
         served = await serve(rt, batch["placement"], [r for _, r in valid])
         fresh: dict[int, dict[str, Any]] = {}
