@@ -36,6 +36,32 @@ def _op(
     return op
 
 
+_AUDIT: dict[str, Any] = {
+    "type": "object",
+    "required": ["entries"],
+    "properties": {
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "action", "by", "at"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "action": {"enum": ["put", "delete", "stop", "rollout", "import_state",
+                                        "erase_contact"]},
+                    "kind": {"type": "string"},
+                    "key": {"type": "string"},
+                    "by": {"type": "string", "description": "key:<digest prefix>, anonymous, "
+                           "auto_winner, demo or system"},
+                    "at": {"type": "number"},
+                    "version_before": {"type": "integer"},
+                    "version_after": {"type": "integer"},
+                    "contact": {"type": "string", "description": "erasures: hashed contact id"},
+                },
+            },
+        }
+    },
+}  # fmt: skip
 _KEY = [
     {
         "name": "key",
@@ -552,6 +578,40 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("The store answers and config is loaded", None, _OBJ, errors=(503,))
         },
         "/openapi.json": {"get": _op("This document", None, _OBJ, errors=())},
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text exposition format); no key needed",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/v1/audit": {
+            "get": {
+                **_op(
+                    "Admin actions, newest first: who, when, what, config version before/after",
+                    "admin",
+                    _AUDIT,
+                    errors=(401, 403, 422, 503),
+                ),
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 1000,
+                            "default": 100,
+                        },
+                    }
+                ],
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
