@@ -170,5 +170,5 @@ def create_app(
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory decide.app:app_from_env` (each worker calls it)."""
     settings = Settings.from_env()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.access_log)
     return create_app(settings)

@@ -86,11 +86,10 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not self.api_keys.limits:
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        presented = presented_key(request)
+        presented = presented_key(Request(scope))
         limited = self.api_keys.limit_of(presented) if presented else None
         if limited is not None:
-            verdict = await take(request.app.state.runtime, *limited)
+            verdict = await take(scope["app"].state.runtime, *limited)
             if not verdict.allowed:
                 error = rate_limited(verdict.retry_after_s)
                 response = json_response(error.body(), error.status, error.headers)

@@ -62,26 +62,21 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             method, route = scope["method"], route_of(scope)
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.REQUEST_SECONDS.labels(method, route).observe(seconds)
+            metrics.child(metrics.REQUESTS, method, route, str(status)).inc()
+            metrics.child(metrics.REQUEST_SECONDS, method, route).observe(seconds)
             if access.isEnabledFor(logging.INFO):
-                access.info(
-                    "%s %s %d %.1f ms request_id=%s",
-                    method,
-                    route,
-                    status,
-                    seconds * 1000,
-                    request_id,
-                    extra={
-                        "fields": {
-                            "method": method,
-                            "route": route,
-                            "status": status,
-                            "duration_ms": round(seconds * 1000, 3),
-                            "request_id": request_id,
-                        }
-                    },
-                )
+                _log_request(method, route, status, seconds, request_id)
+
+
+def _log_request(method: str, route: str, status: int, seconds: float, request_id: str) -> None:
+    fields = {"method": method, "route": route, "status": status,
+              "duration_ms": round(seconds * 1000, 3), "request_id": request_id}  # fmt: skip
+    # makeRecord + handle is logger.info without its stack walk for the caller (~3 µs).
+    record = access.makeRecord(
+        access.name, logging.INFO, __file__, 0, "%s %s %d %.1f ms request_id=%s",
+        (method, route, status, seconds * 1000, request_id), None, extra={"fields": fields},
+    )  # fmt: skip
+    access.handle(record)
 
 
 def _incoming_id(scope: Scope) -> str | None:
@@ -109,9 +104,12 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
-def configure_logging(log_format: str) -> None:
+def configure_logging(log_format: str, access_log: bool = True) -> None:
     """The service's loggers (`decide`, `decide.access`) to stderr, as JSON lines or text.
     Called by each worker; uvicorn configures only its own loggers."""
+    # No line shows the process, thread or task: not looking them up saves ~5 µs a record.
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
+    logging.getLogger("decide.access").setLevel(logging.INFO if access_log else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())

@@ -39,6 +39,7 @@ class Settings:
     priors_refresh_s: float = 10.0  # population priors for channels and send times
     contact_token_secret: bytes | None = None  # HMAC key of contact_tokens (public keys)
     log_format: str = "json"  # json: one JSON object per line; text: for a terminal
+    access_log: bool = True  # one line per request (~14 µs each)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -82,4 +83,5 @@ class Settings:
             priors_refresh_s=number("DECIDE_PRIORS_REFRESH_SECONDS", 10),
             contact_token_secret=(env.get("DECIDE_CONTACT_TOKEN_SECRET") or "").encode() or None,
             log_format=log_format,
+            access_log=(env.get("DECIDE_ACCESS_LOG") or "on").lower() not in ("off", "0", "false"),
         )
