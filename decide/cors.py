@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from decide.request_log import note_route
 from decide.responses import json_response
 
 PUBLIC_PATHS = frozenset({"/v1/decide", "/v1/events"})
@@ -33,6 +34,7 @@ class PublicCors:
         origin = headers.get("origin")
         allowed = origin is not None and origin in self.origins
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            note_route(scope)
             await _preflight(origin if allowed else None, headers)(scope, receive, send)
             return
         if not allowed:

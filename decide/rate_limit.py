@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from decide.auth import ApiKeys, presented_key
 from decide.errors import ApiError
 from decide.key_limits import RateLimit
+from decide.request_log import note_route
 from decide.responses import json_response
 from decide.store import keys
 from decide.store.scripts import Batch
@@ -91,6 +92,7 @@ class RateLimitMiddleware:
         if limited is not None:
             verdict = await take(scope["app"].state.runtime, *limited)
             if not verdict.allowed:
+                note_route(scope)
                 error = rate_limited(verdict.retry_after_s)
                 response = json_response(error.body(), error.status, error.headers)
                 await response(scope, receive, send)

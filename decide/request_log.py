@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import orjson
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from decide import metrics
@@ -29,6 +30,16 @@ def route_of(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
+
+
+def note_route(scope: Scope) -> None:
+    """For an answer given before routing (a 429, a CORS preflight): find the route its path
+    names, so it is logged and counted under that template and not as `unmatched`."""
+    for route in getattr(scope.get("app"), "routes", ()):
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            scope["route"] = route
+            return
 
 
 def request_id_of(scope: Scope) -> str | None:

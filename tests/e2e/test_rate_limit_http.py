@@ -50,6 +50,10 @@ def test_over_the_limit_is_429_with_retry_after_until_the_bucket_refills(
     clock.advance(10)  # refills to the capacity, never beyond it
     statuses = [api.post("/v1/decide", json=DECISION, headers=fast).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+    # Counted under its route, not as "unmatched" (the registry is the process's: >=).
+    text = api.get("/metrics").text
+    assert 'decide_http_requests_total{method="POST",route="/v1/decide",status="429"}' in text
+    assert 'route="/v1/events",status="429"' in text
 
 
 def test_a_per_minute_limit_says_how_long_to_wait(
