@@ -176,4 +176,4 @@ def exposition() -> tuple[bytes, str]:
         source: Any = registry
     else:
         source = REGISTRY
-    return generate_latest(_Exposition(source)), CONTENT_TYPE_LATEST  # type: ignore[arg-type]
+    return generate_latest(_Exposition(source)), CONTENT_TYPE_LATEST

@@ -38,7 +38,7 @@ def _shown(entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:
     for name, value in fields.items():
         text = value.decode()
         entry[name.decode()] = float(text) if name.decode() in _NUMBERS else text
-    for name in ("version_before", "version_after"):
-        if name in entry:
-            entry[name] = int(entry[name])
+    for version in ("version_before", "version_after"):
+        if version in entry:
+            entry[version] = int(entry[version])
     return entry
