@@ -11,16 +11,21 @@ from functools import partial
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from decide import auto_winner
+from decide import auto_winner, metrics
 from decide.config.files import KINDS
+from decide.cors import PublicCors
 from decide.errors import ApiError
+from decide.rate_limit import RateLimitMiddleware
+from decide.request_log import RequestLog, configure_logging, request_id_of, route_of
 from decide.responses import api_error_handler, json_response, store_error_handler
 from decide.routes import (
     attribution,
+    audit,
     browser,
     config,
     contacts,
@@ -85,6 +90,8 @@ ROUTES = [
     Route("/reports/experiments/{key}", reports.experiment_report, methods=["GET"]),
     Route("/healthz", ops.healthz, methods=["GET"]),
     Route("/readyz", ops.readyz, methods=["GET"]),
+    Route("/metrics", ops.metrics_endpoint, methods=["GET"]),
+    Route("/v1/audit", audit.list_audit, methods=["GET"]),
     Route("/openapi.json", ops.openapi, methods=["GET"]),
     Route("/docs", browser.docs, methods=["GET"]),
     Route("/static/decide.js", browser.snippet, methods=["GET"]),
@@ -102,10 +109,16 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 async def _unexpected(request: Request, error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    request_id = request_id_of(request.scope)
+    route = route_of(request.scope)  # the template: a raw path may hold a contact id
+    log.exception(
+        "unhandled error on %s %s request_id=%s", request.method, route, request_id,
+        extra={"fields": {"method": request.method, "route": route, "request_id": request_id}},
+    )  # fmt: skip
     return json_response(
         {"error": {"code": "internal", "message": "internal error; it was logged", "details": []}},
         500,
+        {"X-Request-Id": request_id} if request_id else None,
     )
 
 
@@ -135,10 +148,18 @@ def create_app(
                 await asyncio.wait_for(runtime.stop(), timeout=10)
             except TimeoutError:
                 log.warning("the store connection did not close within 10 s")
+            metrics.worker_exited()
 
     return Starlette(
         routes=ROUTES,
         lifespan=lifespan,
+        # Outermost first: every request is logged and counted (429s and preflights too),
+        # CORS headers reach a browser even on a 429, and a refused request reads no body.
+        middleware=[
+            Middleware(RequestLog),
+            Middleware(PublicCors, origins=settings.api_keys.public_origins),
+            Middleware(RateLimitMiddleware, api_keys=settings.api_keys),
+        ],
         exception_handlers={
             ApiError: api_error_handler,
             RedisError: store_error_handler,
@@ -151,4 +172,6 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory decide.app:app_from_env` (each worker calls it)."""
-    return create_app()
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.access_log)
+    return create_app(settings)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from decide.errors import ApiError
+from decide.key_limits import RateLimit, parse_rate
 
 SCOPES = ("decide", "events", "read", "admin", "public")
 # A public key is meant to sit in a web page: it may decide (web placements only) and send
@@ -26,6 +27,7 @@ class ApiKeys:
     """Keys are held by their SHA-256, so a lookup compares digests, not secrets."""
 
     by_digest: dict[bytes, frozenset[str]] = field(default_factory=dict)
+    limits: dict[bytes, RateLimit] = field(default_factory=dict)  # only keys that have one
 
     @property
     def enabled(self) -> bool:
@@ -38,7 +40,7 @@ class ApiKeys:
         navigator.sendBeacon cannot set headers."""
         if not self.enabled:
             return Caller()  # no keys: the server only listens on 127.0.0.1 (`decide serve`)
-        presented = _presented_key(request) or (body_key if isinstance(body_key, str) else None)
+        presented = presented_key(request) or (body_key if isinstance(body_key, str) else None)
         if presented is None:
             raise ApiError(
                 401,
@@ -62,10 +64,23 @@ class ApiKeys:
 
     def who(self, request: Request) -> str:
         """The caller as audit records name it: a prefix of its key's digest, never the key."""
-        presented = _presented_key(request)
+        presented = presented_key(request)
         if not self.enabled or presented is None:
-            return "local"  # no keys: only someone on this machine can call
-        return "key:" + hashlib.sha256(presented.encode()).hexdigest()[:12]
+            return "anonymous"  # no keys: only someone on this machine can call
+        return "key:" + key_id(hashlib.sha256(presented.encode()).digest())
+
+    def limit_of(self, presented: str) -> tuple[str, RateLimit] | None:
+        """(bucket id, limit) of a key that has a rate limit; None costs a dict lookup."""
+        if not self.limits:
+            return None
+        digest = hashlib.sha256(presented.encode()).digest()
+        limit = self.limits.get(digest)
+        return (key_id(digest), limit) if limit is not None else None
+
+
+def key_id(digest: bytes) -> str:
+    """How logs, audit entries and rate-limit buckets name a key: its digest's prefix."""
+    return digest.hex()[:12]
 
 
 def contact_token(secret: bytes, contact_id: str) -> str:
@@ -81,13 +96,16 @@ def contact_token_valid(secret: bytes | None, contact_id: str, token: object) ->
 
 
 def parse_api_keys(spec: str, public_origins: str = "") -> ApiKeys:
-    """`"secret1:admin;secret2:decide,events"` (newlines work as separators too)."""
+    """`"secret1:admin;secret2:decide,events@200/s"` (newlines work as separators too);
+    `@N/s` or `@N/min` after the scopes limits that key's requests (a token bucket)."""
     by_digest: dict[bytes, frozenset[str]] = {}
+    limits: dict[bytes, RateLimit] = {}
     for item in spec.replace("\n", ";").split(";"):
         item = item.strip()
         if not item or item.startswith("#"):
             continue
         secret, sep, scope_list = item.rpartition(":")
+        scope_list, _, rate = scope_list.partition("@")
         scopes = frozenset(s.strip() for s in scope_list.split(",") if s.strip())
         unknown = scopes - set(SCOPES)
         if not sep or not secret or not scopes or unknown:
@@ -96,12 +114,20 @@ def parse_api_keys(spec: str, public_origins: str = "") -> ApiKeys:
                 f"{', '.join(SCOPES)}"
                 + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else "")
             )
-        by_digest[hashlib.sha256(secret.encode()).digest()] = scopes
+        digest = hashlib.sha256(secret.encode()).digest()
+        by_digest[digest] = scopes
+        if rate:
+            limit = parse_rate(rate.strip())
+            if limit is None:
+                raise SystemExit(
+                    f"DECIDE_API_KEYS: rate limit {rate!r} must be like '200/s' or '600/min'"
+                )
+            limits[digest] = limit
     origins = frozenset(o.strip().rstrip("/") for o in public_origins.split(",") if o.strip())
-    return ApiKeys(by_digest, origins)
+    return ApiKeys(by_digest, limits, origins)
 
 
-def _presented_key(request: Request) -> str | None:
+def presented_key(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None

@@ -48,7 +48,9 @@ async def check(rt: Runtime, experiment: Experiment, *, force: bool = False) -> 
             return document
         version, config = stored
         change = {"status": "rolled_out", "rollout_variation": winner["winner"]}
-        await store_experiment(rt, experiment.key, config | change, str(version))
+        await store_experiment(
+            rt, experiment.key, config | change, str(version), "auto_winner", "rollout"
+        )
         await _log(rt, experiment, "rolled_out", winner, now)
         log.info(
             "experiment %s: rolled out %s (%s)", experiment.key, winner["winner"], winner["reason"]

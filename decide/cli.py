@@ -134,6 +134,8 @@ def serve_command(args: argparse.Namespace) -> int:
         if args.demo:
             asyncio.run(_load_demo(Settings.from_env()))
             _print_try_it(args.host, args.port)
+        if args.workers > 1:  # after the demo load: only the workers write metric files
+            _metrics_dir(settings.data_dir)
         uvicorn.run(
             "decide.app:app_from_env",
             factory=True,
@@ -141,12 +143,22 @@ def serve_command(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
-            access_log=False,
+            access_log=False,  # decide.request_log writes one line per request instead
         )
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _metrics_dir(data_dir: Path) -> None:
+    """prometheus-client's multiprocess mode: each worker writes its values to files here and
+    /metrics sums them. Its files are removed at start: a previous run's are not counted."""
+    folder = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or data_dir / "metrics")
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # the workers read it at import
 
 
 async def _load_demo(settings: Settings) -> None:
@@ -158,7 +170,7 @@ async def _load_demo(settings: Settings) -> None:
     try:
         await runtime.refresh()
         for kind, key, doc in read_config_file(demo_config_path()):
-            await store_document(runtime, kind, key, doc)
+            await store_document(runtime, kind, key, doc, by="demo")
         print(f"decide: demo configuration loaded from {demo_config_path()}", file=sys.stderr)
     finally:
         await runtime.client.aclose()

@@ -37,6 +37,34 @@ def _op(
     return op
 
 
+_AUDIT: dict[str, Any] = {
+    "type": "object",
+    "required": ["entries"],
+    "properties": {
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "action", "by", "at"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "action": {"enum": ["put", "delete", "stop", "rollout", "import_state",
+                                        "erase_contact"]},
+                    "kind": {"type": "string"},
+                    "key": {"type": "string"},
+                    "by": {"type": "string", "description": "key:<digest prefix>, anonymous, "
+                           "auto_winner, demo or system"},
+                    "at": {"type": "number"},
+                    "version_before": {"type": "integer"},
+                    "version_after": {"type": "integer"},
+                    "contact": {"type": "string", "description": "erasures: hashed contact id"},
+                },
+            },
+        }
+    },
+}  # fmt: skip
+
+
 def _text(summary: str, media: str) -> dict[str, Any]:
     ok = {"description": "OK", "content": {media: {"schema": {"type": "string"}}}}
     return {"summary": summary, "responses": {"200": ok}}
@@ -559,6 +587,40 @@ def openapi_document() -> dict[str, Any]:
             "get": _op("The store answers and config is loaded", None, _OBJ, errors=(503,))
         },
         "/openapi.json": {"get": _op("This document", None, _OBJ, errors=())},
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text exposition format); no key needed",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/v1/audit": {
+            "get": {
+                **_op(
+                    "Admin actions, newest first: who, when, what, config version before/after",
+                    "admin",
+                    _AUDIT,
+                    errors=(401, 403, 422, 503),
+                ),
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 1000,
+                            "default": 100,
+                        },
+                    }
+                ],
+            }
+        },
         "/docs": {"get": _text("This document as a page: every route with examples", "text/html")},
         "/static/decide.js": {
             "get": _text("The browser snippet (README: In the browser)", "text/javascript")

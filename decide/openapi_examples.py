@@ -1018,6 +1018,40 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "status": 200,
         "response": {"deleted": "hero_bandit", "version": 14},
     },
+    ("GET", "/v1/audit"): {
+        "url": "/v1/audit?limit=2",
+        "status": 200,
+        "response": {
+            "entries": [
+                {
+                    "id": "1795641250512-0",
+                    "action": "put",
+                    "kind": "experiments",
+                    "key": "hero_copy",
+                    "by": "demo",
+                    "at": 1795641250.512,
+                    "version_before": 2,
+                    "version_after": 3,
+                },
+                {
+                    "id": "1795641250498-0",
+                    "action": "put",
+                    "kind": "placements",
+                    "key": "cart_reminder",
+                    "by": "demo",
+                    "at": 1795641250.498,
+                    "version_before": 1,
+                    "version_after": 2,
+                },
+            ]
+        },
+    },
+    ("GET", "/metrics"): {
+        "url": "/metrics",
+        "status": 200,
+        "media": "text/plain",
+        "response": '# HELP decide_http_requests_total HTTP requests by route template and status\n# TYPE decide_http_requests_total counter\ndecide_http_requests_total{method="POST",route="/v1/decide",status="200"} 1.0\n…',
+    },
     ("GET", "/docs"): {
         "url": "/docs",
         "status": 200,

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from decide import bandit_serving, decisions, reach
+from decide import bandit_serving, decisions, metrics, reach
 from decide.config.experiments import Experiment
 from decide.config.placements import Placement
 from decide.config.snapshot import Snapshot
@@ -102,7 +102,8 @@ async def record(
         for (segment, message), n in decided.items()
     ]
     try:
-        results = await batch.execute(rt.pipeliner)
+        with metrics.store_call("decide_record"):
+            results = await batch.execute(rt.pipeliner)
     except (RedisError, OSError) as error:
         log.warning("decisions not recorded: %s", error)
         results = [error] * len(batch.ops)

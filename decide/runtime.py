@@ -15,6 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from decide import metrics
 from decide.bandit_serving import WeightsCache, estimate_strength
 from decide.config.snapshot import EMPTY, Snapshot
 from decide.reach import Priors, priors_from
@@ -51,6 +52,8 @@ class Runtime:
         self.pipeliner = Pipeliner(self.client)
         self.config = ConfigStore(self.client, self.scripts)
         self.snapshot: Snapshot = EMPTY
+        self.snapshot_loaded_at = 0.0  # wall time of the last successful refresh; 0 = never
+        self.refresh_failures = 0  # refreshes the store did not answer, since start
         self.signer: Signer | None = None
         self._signer_is_stored = settings.signing_keys is not None
         if settings.signing_keys:
@@ -132,10 +135,14 @@ class Runtime:
                 self.snapshot = await self.config.load()
                 log.info("config version %d loaded", self.snapshot.version)
         except (RedisError, OSError) as error:
+            self.refresh_failures += 1
+            metrics.snapshot_refresh_failed()
             if not self._store_down_logged:
                 log.error("store unreachable: %s", error)
                 self._store_down_logged = True
             return False
+        self.snapshot_loaded_at = time.time()
+        metrics.snapshot_refreshed(self.snapshot_loaded_at)
         if self._store_down_logged:
             log.info("store reachable again")
             self._store_down_logged = False

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from redis.exceptions import RedisError
 
-from decide import bandit_serving, decisions, reach
+from decide import bandit_serving, decisions, metrics, reach
 from decide.config.experiments import Experiment
 from decide.config.holdouts import holding
 from decide.config.placements import WEB_CHANNELS, Placement
@@ -52,6 +52,7 @@ async def serve(
         _choose(rt, snapshot, placement, experiment, p)
     await reserve_caps(rt, snapshot, placement, live)
     await record(rt, placement, experiment, live)
+    metrics.count_decisions(placement.key, live)
     return [
         p.error if p.error is not None else answer(rt, placement, p) async for p in each(pending)
     ]
@@ -90,7 +91,8 @@ async def _gather(
             held_out=p.holdout is not None, caps=caps,
         )  # fmt: skip
     try:
-        read = await gather.execute(rt.pipeliner)
+        with metrics.store_call("decide_read"):
+            read = await gather.execute(rt.pipeliner)
     except (RedisError, OSError):
         return  # every state stays None: degraded
     async for p in each(pending):

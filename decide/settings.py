@@ -38,6 +38,8 @@ class Settings:
     attribution_window_s: int = 7 * 86_400  # a conversion credits exposures this far back
     priors_refresh_s: float = 10.0  # population priors for channels and send times
     contact_token_secret: bytes | None = None  # HMAC key of contact_tokens (public keys)
+    log_format: str = "json"  # json: one JSON object per line; text: for a terminal
+    access_log: bool = True  # one line per request (~14 µs each)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -50,6 +52,9 @@ class Settings:
             except ValueError:
                 raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
+        log_format = env.get("DECIDE_LOG_FORMAT") or "json"
+        if log_format not in ("json", "text"):
+            raise SystemExit(f"DECIDE_LOG_FORMAT must be json or text, got {log_format!r}")
         keys_file = env.get("DECIDE_API_KEYS_FILE")
         keys_spec = Path(keys_file).read_text() if keys_file else env.get("DECIDE_API_KEYS", "")
         return cls(
@@ -77,4 +82,6 @@ class Settings:
             attribution_window_s=int(number("DECIDE_ATTRIBUTION_WINDOW_DAYS", 7) * 86_400),
             priors_refresh_s=number("DECIDE_PRIORS_REFRESH_SECONDS", 10),
             contact_token_secret=(env.get("DECIDE_CONTACT_TOKEN_SECRET") or "").encode() or None,
+            log_format=log_format,
+            access_log=(env.get("DECIDE_ACCESS_LOG") or "on").lower() not in ("off", "0", "false"),
         )

@@ -56,7 +56,7 @@ def _shown(key: str, version: int, document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def store_placement(
-    rt: Runtime, key: str, body: Any, expected: str = ""
+    rt: Runtime, key: str, body: Any, expected: str = "", by: str = "system"
 ) -> tuple[bool, int, dict[str, Any]]:
     """Validate and store a placement: (created, version, document)."""
     placement = parse_placement(key, body)
@@ -64,12 +64,12 @@ async def store_placement(
     experiment = rt.snapshot.experiments.get(placement.experiment or "")
     if experiment is not None:
         _check_messages(experiment, placement, "policy.experiment")
-    return await _put(rt, "placements", key, dict(placement.document), expected)
+    return await _put(rt, "placements", key, dict(placement.document), expected, by)
 
 
 async def stop_experiment(request: Request) -> Response:
     rt = _runtime(request, "admin")
-    return await _change_status(rt, request, {"status": "stopped"})
+    return await _change_status(rt, request, {"status": "stopped"}, "stop")
 
 
 async def rollout_experiment(request: Request) -> Response:
@@ -79,22 +79,26 @@ async def rollout_experiment(request: Request) -> Response:
     if not isinstance(variation, str) or not variation:
         raise invalid([Problem("variation", "must name the variation to serve to everyone")])
     return await _change_status(
-        rt, request, {"status": "rolled_out", "rollout_variation": variation}
+        rt, request, {"status": "rolled_out", "rollout_variation": variation}, "rollout"
     )
 
 
-async def _change_status(rt: Runtime, request: Request, change: dict[str, Any]) -> Response:
+async def _change_status(
+    rt: Runtime, request: Request, change: dict[str, Any], action: str
+) -> Response:
     key = placement_key(request)
     stored = await rt.config.get("experiments", key)
     if stored is None:
         raise not_found("experiment", key)
     version, document = stored
     expected = _expected_version(request) or str(version)
-    return _stored_response(*await store_experiment(rt, key, document | change, expected))
+    who = rt.settings.api_keys.who(request)
+    stored_change = await store_experiment(rt, key, document | change, expected, who, action)
+    return _stored_response(*stored_change)
 
 
 async def store_experiment(
-    rt: Runtime, key: str, body: Any, expected: str = ""
+    rt: Runtime, key: str, body: Any, expected: str = "", by: str = "system", action: str = "put"
 ) -> tuple[bool, int, dict[str, Any]]:
     """Validate and store an experiment, starting a new phase when its randomisation changed."""
     stored = await rt.config.get("experiments", key)
@@ -106,7 +110,7 @@ async def store_experiment(
         _check_messages(experiment, placement, "variations")
     # The phase was computed from `previous`: store only if nobody changed it meanwhile.
     expected = expected or (str(stored[0]) if stored is not None else "0")
-    return await _put(rt, "experiments", key, dict(experiment.document), expected)
+    return await _put(rt, "experiments", key, dict(experiment.document), expected, by, action)
 
 
 def _check_segments(rt: Runtime, condition: Any, path: str, what: str) -> None:
@@ -134,41 +138,44 @@ def _check_messages(experiment: Experiment, placement: Placement, field: str) ->
 
 
 async def store_holdout(
-    rt: Runtime, key: str, body: Any, expected: str = ""
+    rt: Runtime, key: str, body: Any, expected: str = "", by: str = "system"
 ) -> tuple[bool, int, dict[str, Any]]:
-    return await _put(rt, "holdouts", key, dict(parse_holdout(key, body).document), expected)
+    return await _put(rt, "holdouts", key, dict(parse_holdout(key, body).document), expected, by)
 
 
 async def store_segment(
-    rt: Runtime, key: str, body: Any, expected: str = ""
+    rt: Runtime, key: str, body: Any, expected: str = "", by: str = "system"
 ) -> tuple[bool, int, dict[str, Any]]:
     segment = parse_segment(key, body)
     document = {"condition": dict(segment.condition)}
     if segment.description:
         document["description"] = segment.description
-    return await _put(rt, "segments", key, document, expected)
+    return await _put(rt, "segments", key, document, expected, by)
 
 
 async def store_workspace(
-    rt: Runtime, key: str, body: Any, expected: str = ""
+    rt: Runtime, key: str, body: Any, expected: str = "", by: str = "system"
 ) -> tuple[bool, int, dict[str, Any]]:
-    return await _put(rt, "workspace", "default", dict(parse_workspace(body).document), expected)
+    document = dict(parse_workspace(body).document)
+    return await _put(rt, "workspace", "default", document, expected, by)
 
 
 async def store_document(
-    rt: Runtime, kind: str, key: str, body: Any, expected: str = ""
+    rt: Runtime, kind: str, key: str, body: Any, expected: str = "", by: str = "system"
 ) -> tuple[bool, int, dict[str, Any]]:
-    """Validate and store one configuration document: (created, version, document)."""
+    """Validate and store one configuration document: (created, version, document); `by`
+    names the caller in the audit log."""
     store = {"placements": store_placement, "experiments": store_experiment,
              "holdouts": store_holdout, "segments": store_segment,
              "workspace": store_workspace}[kind]  # fmt: skip
-    return await store(rt, key, body, expected)
+    return await store(rt, key, body, expected, by)
 
 
 async def put_workspace(request: Request) -> Response:
     rt = _runtime(request, "admin")
     body = await read_json(request, rt.settings.body_limit)
-    stored = await store_workspace(rt, "default", body, _expected_version(request))
+    who = rt.settings.api_keys.who(request)
+    stored = await store_workspace(rt, "default", body, _expected_version(request), who)
     return _stored_response(*stored)
 
 
@@ -183,14 +190,17 @@ async def put_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "admin")
     key = placement_key(request)
     body = await read_json(request, rt.settings.body_limit)
-    return _stored_response(*await store_document(rt, kind, key, body, _expected_version(request)))
+    who = rt.settings.api_keys.who(request)
+    stored = await store_document(rt, kind, key, body, _expected_version(request), who)
+    return _stored_response(*stored)
 
 
 async def _put(
-    rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str
-) -> tuple[bool, int, dict[str, Any]]:
+    rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str,
+    by: str, action: str = "put",
+) -> tuple[bool, int, dict[str, Any]]:  # fmt: skip
     existed = await rt.config.get(kind, key) is not None
-    version = await rt.config.put(kind, key, document, expected)
+    version = await rt.config.put(kind, key, document, expected, by=by, action=action)
     await rt.refresh()  # this worker serves the change at once; the others within a refresh
     return not existed, version, _shown(key, version, document)
 
@@ -218,7 +228,7 @@ async def list_config(request: Request, kind: Kind) -> Response:
 async def delete_config(request: Request, kind: Kind) -> Response:
     rt = _runtime(request, "admin")
     key = placement_key(request)
-    version = await rt.config.delete(kind, key)
+    version = await rt.config.delete(kind, key, by=rt.settings.api_keys.who(request))
     if version == 0:
         raise not_found(kind[:-1], key)
     await rt.refresh()

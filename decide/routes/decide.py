@@ -19,6 +19,7 @@ from decide.auth import Caller, contact_token_valid
 from decide.bodies import parse_json, read_body, read_json
 from decide.config.checks import Checks
 from decide.errors import ApiError, Problem, invalid, not_found
+from decide.rate_limit import check_body_key
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.serving import serve
@@ -36,6 +37,7 @@ async def decide(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     body = await read_json(request, rt.settings.body_limit)
     caller = rt.settings.api_keys.require(request, "decide", _field(body, "api_key"))
+    await check_body_key(rt, request, _field(body, "api_key"))
     return json_response(await decide_one(rt, body, caller))
 
 

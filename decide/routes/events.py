@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from decide import metrics
 from decide.bodies import read_json
 from decide.config.checks import Checks
 from decide.contact_effects import (
@@ -20,6 +21,7 @@ from decide.contact_effects import (
 )
 from decide.errors import ApiError, invalid, unavailable
 from decide.events import Event, EventRules, Rejection, parse_event
+from decide.rate_limit import check_body_key
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import keys
@@ -36,6 +38,7 @@ async def post_events(request: Request) -> Response:
     body = await read_json(request, rt.settings.events_body_limit)
     api_key = body.get("api_key") if isinstance(body, dict) else None
     rt.settings.api_keys.require(request, "events", api_key)  # sendBeacon: the key in the body
+    await check_body_key(rt, request, api_key)
     c = Checks()
     doc = c.mapping(body, "body")
     raw = doc.get("events") if doc is not None else None
@@ -95,8 +98,10 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         rows = b"".join(orjson.dumps(event.export()) + b"\n" for event in events)
         batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
                       "n", len(events), "e", rows)  # fmt: skip
-    results = await batch.execute(rt.pipeliner)
+    with metrics.store_call("events_write"):
+        results = await batch.execute(rt.pipeliner)
     if any(isinstance(r, Exception) for r in results):
+        metrics.store_failed("events_write")
         # Every script is idempotent, so the caller may retry the whole batch safely.
         raise unavailable("the store did not apply every event; retry the batch")
     applied = [(events[n], results[i]) for n, i in enumerate(contact_results) if results[i][0] == 1]
@@ -109,6 +114,7 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         await population.execute(rt.pipeliner)
     except (RedisError, OSError) as error:
         log.warning("population priors not updated: %s", error)
+    metrics.count_events(len(applied), len(events) - len(applied), (r.reason for r in rejected))
     return {
         "accepted": len(applied),
         "duplicate": len(events) - len(applied),

@@ -1,4 +1,4 @@
-"""Operator endpoints: liveness, readiness, the OpenAPI document."""
+"""Operator endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from decide import metrics
 from decide.openapi import openapi_document
 from decide.responses import json_response
 from decide.runtime import Runtime
@@ -36,3 +37,9 @@ async def readyz(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     return json_response(openapi_document())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus text format; no key needed, like /healthz (no label names a contact)."""
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from decide.bodies import read_json
 from decide.errors import Problem, invalid
 from decide.responses import json_response
+from decide.routes.audit import audit_entry
 from decide.routes.config import live_placement
 from decide.runtime import Runtime
 from decide.store import keys
@@ -73,6 +74,11 @@ async def import_state(request: Request) -> Response:
     for name, fields in writes.items():
         if fields:
             pipe.hset(name, mapping=fields)
+    # In the same MULTI: the import and its audit entry happen together or not at all.
+    # (On Redis Cluster this transaction would span two slots, `{p:…}` and `{cfg}`.)
+    pipe.xadd(keys.AUDIT_LOG, audit_entry("import_state", "placements", key,
+              rt.settings.api_keys.who(request), rt.snapshot.version),
+              maxlen=keys.AUDIT_LOG_MAX, approximate=True)  # fmt: skip
     await pipe.execute()
     rt.weights.clear()
     return json_response({"placement": key, "imported": len(writes)})

@@ -51,12 +51,21 @@ class ConfigStore:
         raw = await self.client.hgetall(_HASHES[kind])
         return {k.decode(): stored_version(v) for k, v in sorted(raw.items())}
 
-    async def put(self, kind: Kind, key: str, document: dict[str, Any], expected: str = "") -> int:
+    async def put(
+        self, kind: Kind, key: str, document: dict[str, Any], expected: str = "",
+        *, by: str = "system", action: str = "put",
+    ) -> int:  # fmt: skip
         """Store a validated document; `expected` is the object's version the writer saw
-        ("" = don't care, "0" = must be new). Returns the new config version."""
-        body = orjson.dumps(document | {"updated_at": round(time.time(), 3)})
+        ("" = don't care, "0" = must be new). Returns the new config version. The audit
+        entry (`by` did `action`) is written by the same script."""
+        now = round(time.time(), 3)
+        body = orjson.dumps(document | {"updated_at": now})
         batch = Batch(self.scripts)
-        batch.script("put_config", [_HASHES[kind], keys.CONFIG_VERSION], [key, body, expected])
+        batch.script(
+            "put_config",
+            [_HASHES[kind], keys.CONFIG_VERSION, keys.AUDIT_LOG],
+            [key, body, expected, kind, action, by, repr(now), keys.AUDIT_LOG_MAX],
+        )
         (result,) = await batch.execute(self.client)
         if isinstance(result, ResponseError) and str(result).startswith("VERSION_CONFLICT"):
             have = str(result).split()[-1]
@@ -69,9 +78,13 @@ class ConfigStore:
             raise result
         return int(result)
 
-    async def delete(self, kind: Kind, key: str) -> int:
+    async def delete(self, kind: Kind, key: str, *, by: str = "system") -> int:
         batch = Batch(self.scripts)
-        batch.script("delete_config", [_HASHES[kind], keys.CONFIG_VERSION], [key])
+        batch.script(
+            "delete_config",
+            [_HASHES[kind], keys.CONFIG_VERSION, keys.AUDIT_LOG],
+            [key, kind, by, repr(round(time.time(), 3)), keys.AUDIT_LOG_MAX],
+        )
         (result,) = await batch.execute(self.client)
         if isinstance(result, Exception):
             raise result

@@ -9,6 +9,7 @@ run on Redis Cluster. The groups:
 - `{e:<key>}`    one experiment: sticky assignments and exposures, per phase.
 - `{pop}`        population priors for channel and send-time learning.
 - `{b:<id>}`     one batch request's decisions, so a retry returns the same ones.
+- `{rl:<id>}`    one API key's rate-limit token bucket.
 
 Ids that come from callers (contact ids, event ids, segment values) are escaped so that no
 id can forge another key or break out of its hash tag.
@@ -51,8 +52,10 @@ SIGNING_KEY = "{cfg}:signing_key"  # generated once when DECIDE_SIGNING_KEYS is 
 # Every accepted or duplicate event, capped, for the NDJSON export (consumers dedup on event_id:
 # it is written with the batch, before Redis says which events were new).
 EVENT_LOG = "{log}:events"
-# Admin actions (erasures; config changes later): who, what, when — never a contact's id.
-AUDIT_LOG = "{log}:audit"
+# Admin actions: who, what, when, config version before/after — never a contact's id. In the
+# config slot, so put_config.lua/delete_config.lua append the entry atomically with the change.
+AUDIT_LOG = "{cfg}:audit"
+AUDIT_LOG_MAX = 100_000  # entries kept (approximately)
 
 
 # --- contacts ------------------------------------------------------------------------------
@@ -239,3 +242,11 @@ def experiment_log(experiment: str) -> str:
 def batch_replay(request_id: str) -> str:
     """Hash `digest` -> body digest, `<index>` -> that contact's decision (JSON)."""
     return "{b:" + escape(request_id) + "}"
+
+
+# --- rate limits ---------------------------------------------------------------------------
+
+
+def rate_bucket(key_id: str) -> str:
+    """Token bucket of one API key, named by its digest prefix (never the key itself)."""
+    return "{rl:" + escape(key_id) + "}:bucket"

@@ -87,6 +87,8 @@ def test_a_true_winner_is_rolled_out_by_itself(api, store: Store) -> None:
     (action,) = api.get("/v1/experiments/subject/log").json()["actions"]
     assert action["action"] == "rolled_out" and action["verdict"]["winner"] == "b"
     assert any(e["check"] == "primary" and e["passed"] for e in action["verdict"]["evidence"])
+    audited = api.get("/v1/audit?limit=1").json()["entries"][0]
+    assert audited["by"] == "auto_winner" and audited["action"] == "rollout"
 
 
 def test_no_winner_without_enough_users(api, store: Store) -> None:
