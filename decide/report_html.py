@@ -27,7 +27,8 @@ tr.metric th { background: #f6f8fa; }
 nav { margin-block-end: 1rem; }
 nav a { margin-inline-end: 1rem; }
 figure { margin-block: 1.5rem; margin-inline: 0; }
-svg { inline-size: 100%; max-inline-size: 46rem; }
+svg { inline-size: 100%; max-inline-size: 46rem; direction: ltr; }  /* time runs left to right */
+.num { unicode-bidi: isolate; direction: ltr; }  /* "[-1%, +2%]" keeps its order in RTL */
 svg text { font-size: 11px; fill: #57606a; }
 figcaption { font-weight: 600; }
 """
@@ -39,6 +40,7 @@ def page(title: str, body: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>decide · {html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <style>{STYLE}</style></head><body>
 <nav><a href="/reports/">All placements and experiments</a></nav>
 {body}
@@ -85,8 +87,8 @@ def experiment_page(
                 rows.append(
                     f"<tr><td>{name(variation['variation'])}</td><td>{variation['users']}</td>"
                     f"<td>{_fmt(variation['mean'])}</td><td>{percent(rel['estimate'])}</td>"
-                    f"<td>[{percent(rel['fixed']['ci_lower'])}, "
-                    f"{percent(rel['fixed']['ci_upper'])}]</td>"
+                    f"<td><span class='num'>[{percent(rel['fixed']['ci_lower'])}, "
+                    f"{percent(rel['fixed']['ci_upper'])}]</span></td>"
                     f"<td>{_fmt(absolute['fixed']['p_value'], 3)}</td>"
                     f"<td>{_fmt(seq['p_value'], 3)}</td>"
                     f"<td>{_fmt(absolute['bayesian']['chance_to_beat_control'], 3)}</td></tr>"

@@ -103,6 +103,8 @@ def _leader(metric: Mapping[str, Any]) -> dict[str, Any] | None:
     if not known:
         return None
     arm, chance = max(known, key=lambda c: sign * c[0]["mean"])
+    if sum(1 for other, _ in known if other["mean"] == arm["mean"]) > 1:
+        return None  # a tie (e.g. nobody converted yet) has no leader
     return {"variation": arm["variation"], "metric": metric["metric"], "mean": arm["mean"],
             "chance_to_beat_control": chance, "control": arm is control}  # fmt: skip
 
@@ -153,7 +155,7 @@ def _experiment_row(e: Mapping[str, Any]) -> str:
     if e["leader"]:
         lead = e["leader"]
         chance = (
-            "control"
+            "the control"
             if lead["control"]
             else f"chance to beat control {_share(lead['chance_to_beat_control'])}"
         )

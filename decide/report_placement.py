@@ -76,16 +76,23 @@ def _duration(seconds: int) -> str:
 def _stats_table(stats: Mapping[str, Any], max_segments: int) -> str:
     rows = []
     weighted = stats.get("algorithm") is not None
+    # a decision is counted in its own segment only; the population row shows their sum
+    decided: dict[str, int] = {}
+    for segment in stats["segments"]:
+        for arm in segment["arms"]:
+            decided[arm["arm"]] = decided.get(arm["arm"], 0) + arm["decided"]
     for segment in stats["segments"][:max_segments]:
         label = name(segment["segment"]) if segment["segment"] else "all (population)"
         rows.append(f"<tr class='metric'><th colspan='7'>segment {label}</th></tr>")
         for arm in segment["arms"]:
+            if not segment["segment"]:
+                arm = arm | {"decided": decided[arm["arm"]]}
             low, high = arm["interval"]
             weight = f"{100 * arm['weight']:.1f}%" if "weight" in arm else "\u2013"
             rows.append(
                 f"<tr><td>{name(arm['arm'])}</td><td>{arm['decided']}</td><td>{round(arm['trials'])}</td>"
                 f"<td>{_num(arm['rewards'])}</td><td>{_num(arm['mean'])} "
-                f"<small>[{_num(low)}, {_num(high)}]</small></td>"
+                f"<small class='num'>[{_num(low)}, {_num(high)}]</small></td>"
                 f"<td>{_num(arm['chance_best'])}</td><td>{weight}</td></tr>"
             )
     more = len(stats["segments"]) - max_segments
@@ -101,7 +108,8 @@ def _attribution_table(attribution: Mapping[str, Any]) -> str:
     for model, credited in attribution["models"].items():
         rows.append(f"<tr class='metric'><th colspan='4'>{html.escape(model)}</th></tr>")
         for row in credited:
-            revenue = ", ".join(f"{v:.2f} {html.escape(c)}" for c, v in row["revenue"].items())
+            revenue = ", ".join(f"<span class='num'>{v:.2f} {html.escape(c)}</span>"
+                                for c, v in row["revenue"].items())  # fmt: skip
             rows.append(f"<tr><td>{name(row['message'])}</td>"
                         f"<td>{html.escape(row['channel'])}</td>"
                         f"<td>{_num(row['conversions'])}</td>"
