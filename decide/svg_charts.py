@@ -30,8 +30,11 @@ def line_chart(
     y_format: str = "{:.3g}",
     zero_line: bool = False,
     x_label: Callable[[float], str] = epoch_day_label,
+    x_format: str | None = None,  # shorthand for x_label=x_format.format, e.g. "round {:.0f}"
 ) -> str:
     """One line per series over x (by default an epoch day), an optional shaded interval band."""
+    if x_format is not None:
+        x_label = x_format.format
     legend = max(90, 7 * max((len(name) for name in series), default=0))
     width, height, pad = 640 + legend, 260, 56
     xs = [x for pts in series.values() for x, _ in pts] + [b[0] for b in band]
