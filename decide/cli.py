@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
 
     apply = commands.add_parser("apply", help="apply a YAML/JSON config file through the API")
     apply.add_argument("-f", "--file", required=True, type=Path)
+    apply.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print a diff against the live configuration and change nothing; exit 0 when "
+        "nothing would change, 1 when something would, 2 on an error (as `kubectl diff`)",
+    )
     _client_arguments(apply)
 
     config = commands.add_parser("config", help="configuration")
@@ -205,6 +211,8 @@ def apply_command(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"decide apply: {error}", file=sys.stderr)
         return 2
+    if args.dry_run:
+        return dry_run(args, items)
     failed = 0
     for kind, key, doc in items:
         path, label = (
@@ -227,12 +235,59 @@ def apply_command(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _label(kind: str, key: str) -> str:
+    return "workspace" if kind == WORKSPACE else f"{kind[:-1]} {key}"
+
+
+def dry_run(args: argparse.Namespace, items: list[tuple[str, str, Any]]) -> int:
+    """Diff each document against what is live; 0 = no change, 1 = changes, 2 = error."""
+    from decide.config_diff import compare, normalised
+    from decide.errors import ApiError
+
+    changes: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0}
+    for kind, key, doc in items:
+        label = _label(kind, key)
+        status, live = _call(
+            args, "GET", "/v1/workspace" if kind == WORKSPACE else f"/v1/{kind}/{key}"
+        )
+        if status == 404 or (kind == WORKSPACE and status == 200 and not live.get("version")):
+            live = None
+        elif status != 200:
+            _failed(f"apply --dry-run: {label}", status, live)
+            return 2
+        try:
+            new = normalised(kind, key, doc, live)
+        except ApiError as error:
+            print(f"{label}: {error.message}", file=sys.stderr)
+            for problem in error.details:
+                print(f"  {problem.field}: {problem.reason}", file=sys.stderr)
+            return 2
+        found = compare(label, live, new)
+        print(found.diff, end="")
+        print(
+            f"{label}: {'unchanged' if found.change == 'unchanged' else 'would be ' + found.change}"
+        )
+        changes[found.change] += 1
+    in_file = {(kind, key) for kind, key, _ in items}
+    for kind in KINDS:
+        status, body = _call(args, "GET", f"/v1/{kind}")
+        if status != 200:
+            _failed("apply --dry-run", status, body)
+            return 2
+        for item in body[kind]:
+            if (kind, item["key"]) not in in_file:
+                print(f"{_label(kind, item['key'])}: live, not in the file (apply does not delete)")
+    print(f"dry run: {changes['created']} to create, {changes['updated']} to update, "
+          f"{changes['unchanged']} unchanged; nothing was changed")  # fmt: skip
+    return 1 if changes["created"] or changes["updated"] else 0
+
+
 def export_command(args: argparse.Namespace) -> int:
     import yaml
 
     out: dict[str, Any] = {}
     status, body = _call(args, "GET", "/v1/workspace")
-    if status == 200:
+    if status == 200 and body.get("version"):  # version 0: none stored, defaults apply
         out[WORKSPACE] = {k: v for k, v in body.items() if k not in ("key", "version")}
     for kind in KINDS:
         status, body = _call(args, "GET", f"/v1/{kind}")

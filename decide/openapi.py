@@ -364,6 +364,15 @@ def openapi_document() -> dict[str, Any]:
                 errors=(401, 403, 404, 503),
             ),
         },
+        "/v1/placements/{key}/stats.csv": {
+            "parameters": _KEY,
+            "get": _op(
+                "The stats as CSV (UTF-8 with BOM; ?bom=0 without), one row per segment and arm",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 503),
+            ),
+        },
         "/v1/placements/{key}/attribution": {
             "parameters": _KEY,
             "get": _op(
@@ -431,6 +440,16 @@ def openapi_document() -> dict[str, Any]:
             "get": _op(
                 "Per metric and variation: lift, CIs, p-values (fixed, sequential, corrected), "
                 "Bayesian chance to beat control, SRM, CUPED, and the winner rule's state",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 422, 503),
+            ),
+        },
+        "/v1/experiments/{key}/results.csv": {
+            "parameters": _KEY,
+            "get": _op(
+                "The results as CSV (UTF-8 with BOM; ?bom=0 without), one row per metric "
+                "and variation",
                 "read",
                 _OBJ,
                 errors=(401, 403, 404, 422, 503),
@@ -571,6 +590,24 @@ def openapi_document() -> dict[str, Any]:
             "parameters": _KEY,
             "get": _op(
                 "Exposures of the current phase as NDJSON", "read", _OBJ, errors=(401, 403, 404)
+            ),
+        },
+        "/reports/": {
+            "get": _op(
+                "Every placement and experiment: traffic, leader, alerts (HTML)",
+                "read",
+                _OBJ,
+                errors=(401, 403, 503),
+            ),
+        },
+        "/reports/placements/{key}": {
+            "parameters": _KEY,
+            "get": _op(
+                "The placement report: weights over time, channel and send-time mix, "
+                "attribution (HTML; ?decisions=N log entries read)",
+                "read",
+                _OBJ,
+                errors=(401, 403, 404, 422, 503),
             ),
         },
         "/reports/experiments/{key}": {

@@ -159,6 +159,8 @@ def _log_draw(
             "p", token.propensity, "s", token.segment, "v", token.policy_version,
             "t", token.issued_at, "w", token.reward_window_s,
             "ctx", orjson.dumps(req.context),
+            # channel and local hour-of-week slot of the send (-1: none), for the reports' mixes
+            "ch", token.channel, "sl", -1 if token.slot is None else token.slot,
         )  # fmt: skip
     if placement.sticky_hours:
         key = keys.bandit_sticky(token.contact_id)

@@ -85,7 +85,13 @@ def _decision_row(fields: dict[bytes, bytes]) -> dict[str, Any]:
         "propensity": float(text["p"]), "segment": text["s"], "policy_version": int(text["v"]),
         "issued_at": int(text["t"]), "reward_window_s": int(text["w"]),
         "context": orjson.loads(text["ctx"]),
+        # entries written before these fields existed have neither
+        "channel": text.get("ch"), "send_slot": _slot(text.get("sl")),
     }  # fmt: skip
+
+
+def _slot(raw: str | None) -> int | None:
+    return None if raw is None or int(raw) < 0 else int(raw)
 
 
 async def export_exposures(request: Request) -> StreamingResponse:

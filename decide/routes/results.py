@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +13,7 @@ from decide.config.experiments import Experiment
 from decide.errors import Problem, invalid, not_found
 from decide.experiment_results import results_document
 from decide.responses import json_response
+from decide.results_csv import RESULT_COLUMNS, csv_response, result_rows
 from decide.routes.config import placement_key
 from decide.runtime import Runtime
 from decide.store import keys
@@ -27,6 +30,18 @@ def experiment_of(request: Request, scope: str) -> tuple[Runtime, Experiment]:
 
 
 async def results(request: Request) -> Response:
+    document, _ = await _results(request)
+    return json_response(document)
+
+
+async def results_csv(request: Request) -> Response:
+    """The same numbers as /results, one row per metric and variation."""
+    document, totals = await _results(request)
+    name = f"{document['experiment']}-phase{document['phase']}-results.csv"
+    return csv_response(request, name, RESULT_COLUMNS, result_rows(document, totals))
+
+
+async def _results(request: Request) -> tuple[dict[str, Any], dict[str, float]]:
     rt, experiment = experiment_of(request, "read")
     phase = request.query_params.get("phase")
     if phase is not None and (not phase.isdigit() or not 1 <= int(phase) <= experiment.spec.phase):
@@ -35,7 +50,7 @@ async def results(request: Request) -> Response:
     document = results_document(experiment, totals, rt.clock())
     if phase:
         document["phase"] = int(phase)
-    return json_response(document)
+    return document, totals
 
 
 async def check_now(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""GET /v1/placements/{key}/stats: per segment and arm, what was learned and how it is used."""
+"""GET /v1/placements/{key}/stats (and stats.csv): per segment and arm, what was learned and
+how it is used."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from starlette.responses import Response
 
 from bandits.summary import summarize
 from decide import bandit_serving
+from decide.config.placements import Placement
 from decide.responses import json_response
+from decide.results_csv import STATS_COLUMNS, csv_response, stats_rows
 from decide.routes.config import live_placement
 from decide.runtime import Runtime
 from decide.store import keys
@@ -19,7 +22,19 @@ from decide.store.outcomes import arm_stats_keys
 async def placement_stats(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     rt.settings.api_keys.require(request, "read")
-    placement = live_placement(rt, request)
+    return json_response(await stats_document(rt, live_placement(rt, request)))
+
+
+async def placement_stats_csv(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    rt.settings.api_keys.require(request, "read")
+    document = await stats_document(rt, live_placement(rt, request))
+    return csv_response(
+        request, f"{document['placement']}-stats.csv", STATS_COLUMNS, stats_rows(document)
+    )
+
+
+async def stats_document(rt: Runtime, placement: Placement) -> dict[str, Any]:
     key = placement.key
     found = await arm_stats_keys(rt.client, key)
     segments = sorted({k.segment for k in found if k.day is None} | {""})
@@ -67,4 +82,4 @@ async def placement_stats(request: Request) -> Response:
             body["prior_strength"] = rt.weights.strengths.get(key)
         if bandit.daily:
             body["note"] = "trials and rewards are all-time; weights use the forgetting window"
-    return json_response(body | {"segments": out})
+    return body | {"segments": out}

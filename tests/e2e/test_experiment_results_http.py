@@ -116,7 +116,11 @@ def test_the_report_page_is_self_contained(api, store: Store) -> None:
     page = api.get("/reports/experiments/subject")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     text = page.text
-    assert "<svg" in text and "Cumulative lift on click" in text and "<td>b</td>" in text
+    assert (
+        "<svg" in text
+        and "Cumulative lift on click" in text
+        and '<td><bdi dir="auto">b</bdi></td>' in text
+    )
     assert "http://" not in text and "https://" not in text and "<script" not in text  # offline
     assert body["assignment"]["experiment"] == "subject"
 
