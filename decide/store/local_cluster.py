@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 
 from decide.store.connection import CLUSTER_SCHEME
-from decide.store.embedded import valkey_binary
+from decide.store.embedded import _preexec, valkey_binary
 
 SLOTS = 16384
 
@@ -76,6 +76,7 @@ class LocalCluster:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_preexec(),  # the nodes die with the tests or load test that started them
         )
 
     def _assign_and_meet(self) -> None:
