@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from redis.crc import key_slot
 
 from decide.store.connection import CLUSTER_SCHEME
 from decide.store.embedded import _preexec, valkey_binary
@@ -117,6 +118,17 @@ class LocalCluster:
             return bool(node.ping())
         except (redis.ConnectionError, redis.TimeoutError):
             return False
+
+    def master_of(self, key: str) -> int:
+        """Which master (index into `ports`) serves `key`, by the even split of the slots."""
+        return min(key_slot(key.encode()) // (SLOTS // self.masters), self.masters - 1)
+
+    def kill(self, master: int) -> None:
+        """Abrupt death of one master (tests of partial outages)."""
+        process = self._processes[master]
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
     def flush(self) -> None:
         for node in self.nodes():
