@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -22,6 +23,7 @@ from decide.reach import Priors, priors_from
 from decide.settings import Settings
 from decide.store import keys
 from decide.store.config_store import ConfigStore
+from decide.store.connection import cluster_seed
 from decide.store.scripts import Pipeliner, Scripts
 from decide.tokens import Signer
 
@@ -32,8 +34,12 @@ STRENGTH_REFRESH_S = 10.0
 def connect(url: str, timeout_s: float) -> aioredis.Redis:
     # One quick retry heals a pooled connection that died with a restarted server; more would
     # only stretch the time a caller waits while the server is really down.
-    return aioredis.Redis.from_url(
-        url,
+    # `redis+cluster://` gets a cluster client: the same commands and pipelines, routed by slot
+    # (keys.py keeps every script's keys in one slot).
+    seed = cluster_seed(url)
+    factory = aioredis.Redis.from_url if seed is None else RedisCluster.from_url
+    return factory(
+        seed or url,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         retry=Retry(NoBackoff(), 1),

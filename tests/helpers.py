@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from starlette.testclient import TestClient
 
 from decide.config.files import demo_config_path, read_config_file
 from decide.store import keys
+from decide.store.connection import sync_client
 
 
 def load_demo(api: TestClient) -> None:
@@ -18,7 +18,7 @@ def load_demo(api: TestClient) -> None:
 
 
 def arm_stats(url: str, placement: str) -> dict[str, float]:
-    raw = redis.Redis.from_url(url).hgetall(keys.arm_stats(placement))
+    raw = sync_client(url).hgetall(keys.arm_stats(placement))
     return {k.decode(): float(v) for k, v in raw.items()}
 
 

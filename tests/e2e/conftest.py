@@ -1,4 +1,4 @@
-"""End-to-end tests run against both servers: the embedded Valkey and Redis 6.2."""
+"""End-to-end tests run against the embedded Valkey, Redis 6.2, and a 3-master Redis Cluster."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import pytest
 
 from tests.conftest import Store
 
+_FIXTURES = {"valkey": "valkey", "redis6.2": "redis62", "cluster": "cluster"}
 
-@pytest.fixture(params=["valkey", "redis6.2"])
+
+@pytest.fixture(params=list(_FIXTURES))
 def store(request: pytest.FixtureRequest) -> Store:
-    server: Store = request.getfixturevalue("valkey" if request.param == "valkey" else "redis62")
+    server: Store = request.getfixturevalue(_FIXTURES[request.param])
     server.flush()
     return server

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import redis
 
 from decide.store import keys
 from tests.conftest import Store
@@ -57,7 +56,7 @@ def test_sticky_hours_keep_the_same_content(api, store: Store) -> None:
     assert len(shown) == 1
     later = decide(api, "c-1", "hero")
     assert later["assignment"]["sticky"] is True
-    log = redis.Redis.from_url(store.url).xlen(keys.decision_log("hero"))
+    log = store.client().xlen(keys.decision_log("hero"))
     assert log == 1  # repeats are not new draws
 
 
@@ -68,7 +67,7 @@ def test_segments_learn_apart_and_feed_the_population(api, store: Store) -> None
     assert "segment 'fa'" in body["reasons"][0]
     token = body["decision_id"]
     api.post("/v1/events", json={"events": [event("e1", "click", "c-1", token)]})
-    client = redis.Redis.from_url(store.url)
+    client = store.client()
     arm = body["message"]["key"]
     assert float(client.hget(keys.arm_stats("hero", "fa"), f"{arm}:sum")) == 1
     assert float(client.hget(keys.arm_stats("hero", ""), f"{arm}:sum")) == 1
@@ -97,7 +96,7 @@ def test_forgetting_counts_into_daily_buckets(api, store: Store) -> None:
     assert api.put("/v1/placements/hero", json=placement).status_code == 201
     body = decide(api, "c-1", "hero")
     api.post("/v1/events", json={"events": [event("e1", "impression", "c-1", body["decision_id"])]})
-    client = redis.Redis.from_url(store.url)
+    client = store.client()
     daily = [k for k in client.keys("{p:hero}:arms:*") if b":day" in k]
     assert len(daily) == 1 and client.ttl(daily[0]) > 0
     assert sum(_weights(api).values()) == pytest.approx(1.0)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
 import uvicorn
 
 from decide.app import create_app
@@ -175,7 +174,7 @@ def test_decide_batch_chunks_in_order_and_a_retry_replays_it(base_url: str, stor
     assert all("error" not in d and d["message"]["key"] == "hello" for d in first)
     assert [d["decision_id"] for d in again] == [d["decision_id"] for d in first]
     assert {d["decision_id"] for d in other}.isdisjoint(d["decision_id"] for d in first[:10])
-    client_redis = redis.Redis.from_url(store.url)
+    client_redis = store.client()
     replays = [keys.batch_replay(f"run-1-{n}") for n in range(4)]
     assert [client_redis.exists(k) for k in replays] == [1, 1, 1, 0]
     assert client_redis.hlen(replays[2]) == 1 + 500  # the digest and the last 500 decisions

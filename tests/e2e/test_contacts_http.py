@@ -197,7 +197,7 @@ def test_erasure_leaves_no_key_of_the_contact(api, store: Store) -> None:
     ]
     assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 3
 
-    client = redis.Redis.from_url(store.url)
+    client = store.client()
     assert _mentions(client, contact)  # the scan below can find what it looks for
 
     response = api.delete(f"/v1/contacts/{contact}")

@@ -6,8 +6,8 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import redis
 
+from decide.store.connection import sync_client
 from tests.conftest import Clock, Store
 from tests.helpers import WEB_RULE, arm_stats, decide, event
 
@@ -17,7 +17,7 @@ def _iso(seconds: float) -> str:
 
 
 def _counters(url: str) -> dict[bytes, dict[bytes, bytes]]:
-    client = redis.Redis.from_url(url)
+    client = sync_client(url)
     return {key: client.hgetall(key) for key in client.keys("*") if client.type(key) == b"hash"}
 
 

@@ -1,0 +1,64 @@
+"""decide on Redis Cluster as a user runs it: `decide serve` from REDIS_URL, and a master down."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from decide.app import create_app
+from decide.settings import Settings
+from decide.store import keys
+from decide.store.local_cluster import LocalCluster
+from tests.conftest import Store
+from tests.helpers import WEB_RULE
+from tests.processes import Served
+
+
+@pytest.mark.slow
+def test_two_workers_decide_and_count_on_a_cluster(cluster: Store, tmp_path: Path) -> None:
+    cluster.flush()
+    served = Served(tmp_path, "--demo", "--workers", "2", env={"REDIS_URL": cluster.url})
+    try:
+        served.wait_ready()
+        answer = httpx.post(
+            served.url + "/v1/decide", json={"contact_id": "maryam", "placement": "homepage_hero"}
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        seen = {"event_id": "e1", "type": "impression", "contact_id": "maryam",
+                "decision_id": body["decision_id"]}  # fmt: skip
+        for expected in ({"accepted": 1, "duplicate": 0}, {"accepted": 0, "duplicate": 1}):
+            result = httpx.post(served.url + "/v1/events", json={"events": [seen]}).json()
+            assert {k: result[k] for k in expected} == expected
+        assert httpx.get(served.url + "/readyz").json()["checks"]["store"] is True
+    finally:
+        output = served.stop()
+    assert "Traceback" not in output, output
+    client = cluster.client()
+    assert client.exists(keys.behaviour("maryam")) == 1
+    assert any(name.endswith(b":n") for name in client.hkeys(keys.arm_stats("homepage_hero")))
+
+
+@pytest.mark.slow
+def test_a_master_down_degrades_only_the_contacts_on_its_slots(tmp_path: Path) -> None:
+    with LocalCluster(tmp_path / "cluster") as nodes:
+        settings = Settings(config_refresh_s=3600)
+        with TestClient(create_app(settings, nodes.url)) as api:
+            assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
+            down = nodes.master_of(keys.CONFIG_VERSION)  # decisions go on from the snapshot
+            nodes.kill(down)
+            contacts = [f"v{i}" for i in range(24)]
+            degraded = {}
+            for contact in contacts:
+                started = time.monotonic()
+                answer = api.post("/v1/decide", json={"contact_id": contact, "placement": "hero"})
+                elapsed = time.monotonic() - started
+                assert answer.status_code == 200 and elapsed < 2.0, (answer.text, elapsed)
+                degraded[contact] = answer.json().get("degraded", False)
+    on_down = {c: nodes.master_of(keys.behaviour(c)) == down for c in contacts}
+    assert degraded == on_down
+    assert any(on_down.values()) and not all(on_down.values())
