@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import math
 
-import redis
-
 from decide.routes.config import store_placement
 from decide.routes.decide import decide_one
 from decide.runtime import Runtime
@@ -26,7 +24,7 @@ ARMS = ("a", "b", "c", "d")
 def test_inverse_propensity_weights_average_one(store: Store, clock: Clock) -> None:
     counters = {"a:n": 400, "a:sum": 40, "b:n": 400, "b:sum": 52, "c:n": 400, "c:sum": 30,
                 "d:n": 20, "d:sum": 2}  # fmt: skip
-    redis.Redis.from_url(store.url).hset(keys.arm_stats("hero", ""), mapping=counters)
+    store.client().hset(keys.arm_stats("hero", ""), mapping=counters)
     placement = {
         "channels": ["web"],
         "policy": {"type": "bandit", "algorithm": "thompson", "floor": 0.05, "refresh_ms": 50},

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import redis
-
 from decide.auth import parse_api_keys
 from decide.settings import Settings
 from decide.store import keys
@@ -91,5 +89,5 @@ def test_a_refused_change_leaves_no_audit_entry(api, store: Store) -> None:
     assert api.delete("/v1/placements/missing").status_code == 404
     entries = api.get("/v1/audit").json()["entries"]
     assert [(e["action"], e["key"], e["by"]) for e in entries] == [("put", "hero", "anonymous")]
-    stream = redis.Redis.from_url(store.url).xlen(keys.AUDIT_LOG)
+    stream = store.client().xlen(keys.AUDIT_LOG)
     assert stream == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-import redis
 from starlette.testclient import TestClient
 
 from decide.app import create_app
@@ -74,7 +73,7 @@ def test_keys_without_a_limit_pay_nothing(make_client: MakeClient, store: Store)
     api = _client(make_client)
     admin = _bearer("adm1n")
     assert all(api.get("/v1/placements", headers=admin).status_code == 200 for _ in range(30))
-    client = redis.Redis.from_url(store.url)
+    client = store.client()
     admin_bucket = keys.rate_bucket(hashlib.sha256(b"adm1n").hexdigest()[:12])
     assert not client.exists(admin_bucket)
     assert list(client.scan_iter(match="{rl:*")) == []  # nobody limited has called yet

@@ -9,7 +9,6 @@ import math
 import re
 
 import numpy as np
-import redis
 
 from decide.store import keys
 from tests.conftest import Store
@@ -101,7 +100,7 @@ def _totals(store: Store, key: str, **fields: float) -> None:
     """Stored statistics as the event scripts would leave them (a skew, a harm, a winner
     take thousands of events to produce through HTTP)."""
     mapping = {name.replace("__", ":"): value for name, value in fields.items()}
-    redis.Redis.from_url(store.url).hset(keys.experiment_totals(key, 1), mapping=mapping)
+    store.client().hset(keys.experiment_totals(key, 1), mapping=mapping)
 
 
 def test_overview_alerts(api, store: Store) -> None:
@@ -131,7 +130,7 @@ def test_overview_alerts(api, store: Store) -> None:
 def test_overview_flags_a_bandit_that_stopped_exploring(api, store: Store) -> None:
     assert api.put("/v1/placements/offers", json=offers(stop_loss=0.5)).status_code == 201
     mapping = {"a:n": 2000, "a:sum": 100, "b:n": 2000, "b:sum": 800, "c:n": 2000, "c:sum": 100}
-    redis.Redis.from_url(store.url).hset(keys.arm_stats("offers"), mapping=mapping)
+    store.client().hset(keys.arm_stats("offers"), mapping=mapping)
     assert "stop_loss reached: serving b" in _row(api.get("/reports/").text, "offers")
 
 
