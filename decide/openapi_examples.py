@@ -792,6 +792,30 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "response": '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>decide · hero_copy</title>\n<style>…</style>…',
         "media": "text/html",
     },
+    ("GET", "/v1/experiments/{key}/results.csv"): {
+        "url": "/v1/experiments/hero_copy/results.csv",
+        "status": 200,
+        "media": "text/csv",
+        "response": "\ufeffexperiment,phase,metric,metric_type,role,variation,is_control,users,sum,mean,…\r\nhero_copy,1,click,binomial,primary,control,true,1,0.0,0.0,…\r\n",
+    },
+    ("GET", "/v1/placements/{key}/stats.csv"): {
+        "url": "/v1/placements/homepage_hero/stats.csv",
+        "status": 200,
+        "media": "text/csv",
+        "response": "\ufeffplacement,policy,segment,arm,decided,trials,rewards,mean,interval_lower,interval_upper,chance_best,weight\r\nhomepage_hero,experiment,,welcome,1,0.0,0.0,0.5,0.025,0.975,0.33075,\r\n",
+    },
+    ("GET", "/reports/"): {
+        "url": "/reports/",
+        "status": 200,
+        "media": "text/html",
+        "response": '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>decide · reports</title>…',
+    },
+    ("GET", "/reports/placements/{key}"): {
+        "url": "/reports/placements/homepage_hero",
+        "status": 200,
+        "media": "text/html",
+        "response": '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>decide · homepage_hero</title>…',
+    },
     ("POST", "/v1/experiments/{key}/rollout"): {
         "url": "/v1/experiments/hero_copy_2/rollout",
         "request": {"variation": "discount"},
