@@ -42,8 +42,10 @@ class PageLog:
                 and urlsplit(u).hostname != host]  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, and every later test calling asyncio.run() would fail.
     if CHROMIUM is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     playwright_api = pytest.importorskip("playwright.sync_api")

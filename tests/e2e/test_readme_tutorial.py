@@ -92,7 +92,7 @@ def test_every_tutorial_command_works_as_the_readme_says(
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=600,
         )
         assert run.returncode == 0, f"step {number} failed:\n{script}\n{run.stderr}"
         if step.promised:
