@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from decide.config.snapshot import Snapshot, build_snapshot, stored_version
+from decide.config.workspace import parse_workspace
 from decide.errors import ApiError
 from decide.store import keys
 from decide.store.scripts import Batch, Scripts
@@ -22,6 +23,42 @@ _HASHES: dict[str, str] = {
     "segments": keys.SEGMENTS,
     "workspace": keys.WORKSPACE,
 }
+
+
+class InvalidConfig(Exception):
+    """Stored documents that no longer compile (written behind the API's back, or from an
+    older version's rules): `partial` is the config without them."""
+
+    def __init__(self, partial: Snapshot, skipped: list[str]) -> None:
+        super().__init__(
+            f"config version {partial.version} has invalid documents: {', '.join(skipped)}"
+        )
+        self.partial = partial
+
+
+def _skipped(
+    snapshot: Snapshot, placements: dict[bytes, bytes], experiments: dict[bytes, bytes],
+    holdouts: dict[bytes, bytes], segments: dict[bytes, bytes], workspace: dict[bytes, bytes],
+) -> list[str]:  # fmt: skip
+    """What build_snapshot left out (it skips a document that does not compile)."""
+    compiled = [
+        ("placement", placements, snapshot.placements),
+        ("experiment", experiments, snapshot.experiments),
+        ("holdout", holdouts, snapshot.holdouts),
+        ("segment", segments, snapshot.segments),
+    ]
+    skipped = [
+        f"{kind} {raw.decode()!r}"
+        for kind, stored, built in compiled
+        for raw in stored
+        if raw.decode() not in built
+    ]
+    if b"default" in workspace:  # its absence falls back to defaults, so parse it again
+        try:
+            parse_workspace(stored_version(workspace[b"default"])[1])
+        except (ApiError, ValueError):
+            skipped.append("workspace 'default'")
+    return sorted(skipped)
 
 
 class ConfigStore:
@@ -41,7 +78,11 @@ class ConfigStore:
         pipe.hgetall(keys.SEGMENTS)
         pipe.hgetall(keys.WORKSPACE)
         version, *documents = await pipe.execute()
-        return build_snapshot(int(version or 0), *documents)
+        snapshot = build_snapshot(int(version or 0), *documents)
+        skipped = _skipped(snapshot, *documents)
+        if skipped:
+            raise InvalidConfig(snapshot, skipped)
+        return snapshot
 
     async def get(self, kind: Kind, key: str) -> tuple[int, dict[str, Any]] | None:
         raw = await self.client.hget(_HASHES[kind], key)
