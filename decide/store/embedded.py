@@ -45,6 +45,11 @@ class EmbeddedServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The running server's process id (for signals: tests pause it with SIGSTOP)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
