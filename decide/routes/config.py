@@ -189,7 +189,7 @@ async def put_config(request: Request, kind: Kind) -> Response:
 async def _put(
     rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str
 ) -> tuple[bool, int, dict[str, Any]]:
-    existed = await rt.config.get(kind, key) is not None
+    existed = await rt.config.exists(kind, key)  # not get: a corrupt document is replaceable
     version = await rt.config.put(kind, key, document, expected)
     await rt.refresh()  # this worker serves the change at once; the others within a refresh
     return not existed, version, _shown(key, version, document)

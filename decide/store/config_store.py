@@ -56,9 +56,20 @@ def _skipped(
     if b"default" in workspace:  # its absence falls back to defaults, so parse it again
         try:
             parse_workspace(stored_version(workspace[b"default"])[1])
-        except (ApiError, ValueError):
+        except (ApiError, ValueError, AttributeError, TypeError):
             skipped.append("workspace 'default'")
     return sorted(skipped)
+
+
+def _is_object(raw: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _objects(stored: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    return {key: raw for key, raw in stored.items() if _is_object(raw)}
 
 
 class ConfigStore:
@@ -78,7 +89,9 @@ class ConfigStore:
         pipe.hgetall(keys.SEGMENTS)
         pipe.hgetall(keys.WORKSPACE)
         version, *documents = await pipe.execute()
-        snapshot = build_snapshot(int(version or 0), *documents)
+        # build_snapshot skips a document that does not validate but raises on one that is
+        # not a JSON object at all: those never reach it (and _skipped names them too).
+        snapshot = build_snapshot(int(version or 0), *(_objects(d) for d in documents))
         skipped = _skipped(snapshot, *documents)
         if skipped:
             raise InvalidConfig(snapshot, skipped)
@@ -86,7 +99,17 @@ class ConfigStore:
 
     async def get(self, kind: Kind, key: str) -> tuple[int, dict[str, Any]] | None:
         raw = await self.client.hget(_HASHES[kind], key)
-        return stored_version(raw) if raw is not None else None
+        if raw is None:
+            return None
+        if not _is_object(raw):
+            raise ApiError(
+                409, "stored_document_invalid",
+                f"the stored {kind[:-1]} {key!r} is not a JSON document; PUT one to replace it",
+            )  # fmt: skip
+        return stored_version(raw)
+
+    async def exists(self, kind: Kind, key: str) -> bool:
+        return bool(await self.client.hexists(_HASHES[kind], key))
 
     async def all(self, kind: Kind) -> dict[str, tuple[int, dict[str, Any]]]:
         raw = await self.client.hgetall(_HASHES[kind])
