@@ -134,7 +134,8 @@ class Runtime:
             if not self._signer_is_stored:
                 await self._load_signing_key()
             version = await self.config.version()
-            if version != self.snapshot.version or not self.snapshot.loaded:
+            stale = version != self.snapshot.version or self.refresh_error is not None
+            if stale or not self.snapshot.loaded:
                 self._take(await self.config.load())
             else:
                 self._fresh()

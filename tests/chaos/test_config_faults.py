@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from decide.store import keys
 from tests.chaos.conftest import Report
-from tests.conftest import Store
+from tests.conftest import MakeClient, Store
 from tests.helpers import EMAIL_RULE, WEB_RULE, decide
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_a_refused_put_changes_nothing(api: TestClient, store: Store, report: Re
     ids=["invalid", "unparseable", "not-an-object"],
 )
 def test_a_stored_document_that_does_not_compile_keeps_the_last_good_snapshot(
-    api: TestClient, store: Store, report: Report, stored: bytes
+    api: TestClient, make_client: MakeClient, store: Store, report: Report, stored: bytes
 ) -> None:
     assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
     assert api.put("/v1/placements/note", json=EMAIL_RULE).status_code == 201
@@ -80,7 +80,18 @@ def test_a_stored_document_that_does_not_compile_keeps_the_last_good_snapshot(
         f"with config_fresh=false, last_refresh_error={body['last_refresh_error']!r}"
     )
 
+    # A worker started now has no good snapshot to keep: it serves what compiles, and says so.
+    late = make_client()
+    time.sleep(0.2)  # several refresh turns: the error is not forgotten
+    body = late.get("/readyz").json()
+    assert body["config_fresh"] is False and "hero" in body["last_refresh_error"]
+    assert (
+        late.post("/v1/decide", json={"contact_id": "c1", "placement": "hero"}).status_code == 404
+    )
+    assert decide(late, "c1", "note", attributes={"consent": {"email": True}})["degraded"] is False
+
     assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 200  # repaired
+    assert _wait(late, lambda body: body["config_fresh"] is True).status_code == 200
     fresh = _wait(api, lambda body: body["config_fresh"] is True).json()
     assert fresh["config_version"] > good and fresh["last_refresh_error"] is None
     assert fresh["snapshot_age_s"] < 5
