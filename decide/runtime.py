@@ -22,7 +22,7 @@ from decide.config.snapshot import EMPTY, Snapshot
 from decide.reach import Priors, priors_from
 from decide.settings import Settings
 from decide.store import keys
-from decide.store.config_store import ConfigStore
+from decide.store.config_store import ConfigStore, InvalidConfig
 from decide.store.connection import cluster_seed
 from decide.store.scripts import Pipeliner, Scripts
 from decide.tokens import Signer
@@ -53,9 +53,12 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.client = connect(redis_url, settings.redis_timeout_s)
+        self.client = connect(redis_url, settings.redis_op_timeout_s)
         self.scripts = Scripts()
         self.pipeliner = Pipeliner(self.client)
+        # Single decisions' reads have their own pipelines: a 50 ms budget must not be spent
+        # waiting behind an event batch's writes that happened to share a round trip.
+        self.decision_reads = Pipeliner(self.client)
         self.config = ConfigStore(self.client, self.scripts)
         self.snapshot: Snapshot = EMPTY
         self.snapshot_loaded_at = 0.0  # wall time of the last successful refresh; 0 = never
@@ -73,6 +76,8 @@ class Runtime:
         self.priors = Priors()
         self._priors_at = float("-inf")
         self._stopping = False
+        self.refreshed_at: float | None = None  # monotonic: the snapshot last known current
+        self.refresh_error: str | None = None  # why the last refresh kept the old snapshot
 
     def estimate_strength_soon(self, placement: str, arms: tuple[str, ...], cap: float) -> None:
         """Re-estimate a segmented placement's prior strength in the background, at most
@@ -132,14 +137,17 @@ class Runtime:
         return self.signer
 
     async def refresh(self) -> bool:
-        """Load the config if its version moved; True when the store answered."""
+        """Load the config if its version moved; True when the store answered. A config that
+        cannot be compiled keeps the last good snapshot (whole) and says why in /readyz."""
         try:
             if not self._signer_is_stored:
                 await self._load_signing_key()
             version = await self.config.version()
-            if version != self.snapshot.version or not self.snapshot.loaded:
-                self.snapshot = await self.config.load()
-                log.info("config version %d loaded", self.snapshot.version)
+            stale = version != self.snapshot.version or self.refresh_error is not None
+            if stale or not self.snapshot.loaded:
+                self._take(await self.config.load())
+            else:
+                self._fresh()
         except (RedisError, OSError) as error:
             self.refresh_failures += 1
             metrics.snapshot_refresh_failed()
@@ -147,12 +155,32 @@ class Runtime:
                 log.error("store unreachable: %s", error)
                 self._store_down_logged = True
             return False
-        self.snapshot_loaded_at = time.time()
-        metrics.snapshot_refreshed(self.snapshot_loaded_at)
+        except InvalidConfig as error:
+            if not self.snapshot.loaded:  # nothing older to serve: what compiles beats nothing
+                self.snapshot = error.partial
+            self._failed(str(error))
+        except Exception as error:  # a stored document so broken that compiling it raised
+            self._failed(f"the stored config could not be loaded: {error!r}")
         if self._store_down_logged:
             log.info("store reachable again")
             self._store_down_logged = False
         return True
+
+    def _take(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        log.info("config version %d loaded", snapshot.version)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self.refreshed_at = time.monotonic()
+        self.refresh_error = None
+        self.snapshot_loaded_at = time.time()  # wall time, for the snapshot-age metric
+        metrics.snapshot_refreshed(self.snapshot_loaded_at)
+
+    def _failed(self, why: str) -> None:
+        if why != self.refresh_error:
+            log.error("%s; still serving config version %d", why, self.snapshot.version)
+        self.refresh_error = why
 
     async def _load_signing_key(self) -> None:
         await self.client.set(keys.SIGNING_KEY, secrets.token_hex(32), nx=True)
@@ -187,6 +215,9 @@ class Runtime:
         # "cancelling" but looping; the flag ends it at the next turn, so shutdown never hangs.
         while not self._stopping:
             await asyncio.sleep(self.settings.config_refresh_s)
-            await self.refresh()
-            if time.monotonic() - self._priors_at >= self.settings.priors_refresh_s:
-                await self.refresh_priors()
+            try:
+                await self.refresh()
+                if time.monotonic() - self._priors_at >= self.settings.priors_refresh_s:
+                    await self.refresh_priors()
+            except Exception:  # this loop must outlive any one bad turn, or config freezes
+                log.exception("background refresh failed")

@@ -8,9 +8,12 @@ disagree.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeout
 
 from decide import bandit_serving, decisions, metrics, reach
 from decide.config.experiments import Experiment
@@ -31,8 +34,11 @@ from personalization.triggers import trigger_fires
 
 
 async def serve(
-    rt: Runtime, placement_key: str, reqs: Sequence[decisions.DecideRequest]
-) -> list[Result]:
+    rt: Runtime, placement_key: str, reqs: Sequence[decisions.DecideRequest],
+    budget_s: float | None = None,
+) -> list[Result]:  # fmt: skip
+    """`budget_s`: how long the reads may take in all (a single decision's Redis timeout);
+    past it the decision is served degraded. None: the store's own timeout (batches)."""
     snapshot = rt.snapshot
     placement = snapshot.placements.get(placement_key)
     if placement is None:
@@ -44,10 +50,11 @@ async def serve(
         if missing:
             p.error = invalid(missing)
     live = [p for p in pending if p.error is None]
-    await _gather(rt, snapshot, placement, experiment, live)
+    reader = _Reads(rt, budget_s)
+    await _gather(rt, reader, snapshot, placement, experiment, live)
     async for p in each(live):
         _prepare(rt, snapshot, placement, p)
-    await _bandit_weights(rt, snapshot, placement, live)
+    await _bandit_weights(rt, reader, snapshot, placement, live)
     async for p in each(live):
         _choose(rt, snapshot, placement, experiment, p)
     await reserve_caps(rt, snapshot, placement, live)
@@ -76,9 +83,25 @@ def decide_in_memory(
     return [p.error if p.error is not None else answer(rt, placement, p) for p in pending]
 
 
+class _Reads:
+    """A decision's reads: within one deadline on the decision pipeline, or (a batch) on the
+    shared one with the store's timeout."""
+
+    def __init__(self, rt: Runtime, budget_s: float | None) -> None:
+        self.deadline = None if budget_s is None else asyncio.get_running_loop().time() + budget_s
+        self.target = rt.pipeliner if budget_s is None else rt.decision_reads
+
+    async def execute(self, batch: Batch) -> list[Any]:
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                return await batch.execute(self.target)
+        except TimeoutError as error:  # the pipeline goes on; its answer is not waited for
+            raise RedisTimeout("the decision's read budget ran out") from error
+
+
 async def _gather(
-    rt: Runtime, snapshot: Snapshot, placement: Placement, experiment: Experiment | None,
-    pending: list[Pending],
+    rt: Runtime, reader: _Reads, snapshot: Snapshot, placement: Placement,
+    experiment: Experiment | None, pending: list[Pending],
 ) -> None:  # fmt: skip
     namespace = experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
     caps = bool(reach.caps_of(placement, snapshot.workspace))
@@ -92,7 +115,7 @@ async def _gather(
         )  # fmt: skip
     try:
         with metrics.store_call("decide_read"):
-            read = await gather.execute(rt.pipeliner)
+            read = await reader.execute(gather)
     except (RedisError, OSError):
         return  # every state stays None: degraded
     async for p in each(pending):
@@ -130,8 +153,9 @@ def _prepare(rt: Runtime, snapshot: Snapshot, placement: Placement, p: Pending) 
 
 
 async def _bandit_weights(
-    rt: Runtime, snapshot: Snapshot, placement: Placement, pending: list[Pending]
-) -> None:
+    rt: Runtime, reader: _Reads, snapshot: Snapshot, placement: Placement,
+    pending: list[Pending],
+) -> None:  # fmt: skip
     """Weights per (segment, drawable arms) from the worker's cache, else from the counters:
     one more round trip, shared by every contact of the batch that needs the same ones."""
     if placement.bandit is None:
@@ -151,7 +175,7 @@ async def _bandit_weights(
         for segment, arms in groups
     }
     try:
-        results = await batch.execute(rt.pipeliner)
+        results = await reader.execute(batch)
     except (RedisError, OSError) as error:
         results = [error] * len(batch.ops)
     readable = not any(isinstance(r, Exception) for r in results)

@@ -13,6 +13,41 @@ MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class Durability:
+    """What an event batch waits for before it is acknowledged: the Redis command run on the
+    batch's connection after its writes, and the counts its answer must reach."""
+
+    command: tuple[str, ...]  # ("WAITAOF", local, replicas, timeout_ms) or ("WAIT", replicas, ms)
+    needed: tuple[int, ...]  # WAITAOF answers [local, replicas]; WAIT answers replicas
+
+    def satisfied(self, answer: object) -> bool:
+        got = answer if isinstance(answer, list) else [answer]
+        return len(got) == len(self.needed) and all(
+            isinstance(n, int) and n >= want for n, want in zip(got, self.needed, strict=True)
+        )
+
+
+def _durability(env: Mapping[str, str]) -> Durability | None:
+    """DECIDE_EVENTS_WAITAOF="local,replicas,timeout_ms" (Redis ≥ 7.2, Valkey) or
+    DECIDE_EVENTS_WAIT="replicas,timeout_ms" (any Redis): unset, an event is acknowledged once
+    applied, and its durability is the server's appendfsync and replication."""
+    for name, size in (("DECIDE_EVENTS_WAITAOF", 3), ("DECIDE_EVENTS_WAIT", 2)):
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        parts = [p.strip() for p in raw.split(",")]
+        if len(parts) != size or not all(p.isdigit() for p in parts):
+            shape = "local,replicas,timeout_ms" if size == 3 else "replicas,timeout_ms"
+            raise SystemExit(f"{name} must be {shape} (whole numbers), got {raw!r}")
+        numbers = tuple(int(p) for p in parts)
+        if numbers[-1] == 0:
+            raise SystemExit(f"{name}: a timeout of 0 would wait forever; give milliseconds")
+        command = (name.removeprefix("DECIDE_EVENTS_"), *parts)
+        return Durability(command, numbers[:-1])
+    return None
+
+
+@dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None  # None: run the embedded server
     data_dir: Path = Path(".decide")
@@ -27,7 +62,9 @@ class Settings:
     max_events: int = 10_000
     event_log_max: int = 1_000_000  # events kept for export; 0 = none
     decision_log_max: int = 100_000  # per placement, for off-policy evaluation; 0 = no log
-    redis_timeout_s: float = 0.25
+    redis_timeout_s: float = 0.05  # a single decision's reads; slower: served degraded
+    redis_op_timeout_s: float = 2.0  # every other store call: events, batches, config, results
+    events_durability: Durability | None = None  # WAIT/WAITAOF before an event is acknowledged
     config_refresh_s: float = 0.5
     winner_tick_s: float = 30.0  # how often auto-winner experiments are looked at
     seed: int | None = None  # the decision RNG's seed (reproducible bandit draws); None: OS entropy
@@ -71,7 +108,9 @@ class Settings:
             max_events=int(number("DECIDE_MAX_EVENTS", 10_000)),
             event_log_max=int(number("DECIDE_EVENT_LOG_MAX", 1_000_000)),
             decision_log_max=int(number("DECIDE_DECISION_LOG_MAX", 100_000)),
-            redis_timeout_s=number("DECIDE_REDIS_TIMEOUT_MS", 250) / 1000,
+            redis_timeout_s=number("DECIDE_REDIS_TIMEOUT_MS", 50) / 1000,
+            redis_op_timeout_s=number("DECIDE_REDIS_OP_TIMEOUT_MS", 2000) / 1000,
+            events_durability=_durability(env),
             config_refresh_s=number("DECIDE_CONFIG_REFRESH_MS", 500) / 1000,
             winner_tick_s=number("DECIDE_WINNER_TICK_SECONDS", 30),
             seed=int(env["DECIDE_SEED"]) if env.get("DECIDE_SEED") else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -116,7 +116,12 @@ def make_client(store: Store, clock: Clock) -> Iterator[MakeClient]:
 
     def make(settings: Settings | None = None, target: Store | None = None) -> TestClient:
         target = target or store
-        app = create_app(settings or Settings(config_refresh_s=0.05), target.url, clock)
+        settings = settings or Settings(config_refresh_s=0.05)
+        if settings.redis_timeout_s == Settings.redis_timeout_s:
+            # The production 50 ms budget would turn a read slowed by a loaded test box into a
+            # degraded decision; tests of the budget itself set it explicitly.
+            settings = replace(settings, redis_timeout_s=1.0)
+        app = create_app(settings, target.url, clock)
         client = TestClient(app, raise_server_exceptions=True)
         client.__enter__()
         opened.append(client)

@@ -199,7 +199,7 @@ async def _put(
     rt: Runtime, kind: Kind, key: str, document: dict[str, Any], expected: str,
     by: str, action: str = "put",
 ) -> tuple[bool, int, dict[str, Any]]:  # fmt: skip
-    existed = await rt.config.get(kind, key) is not None
+    existed = await rt.config.exists(kind, key)  # not get: a corrupt document is replaceable
     version = await rt.config.put(kind, key, document, expected, by=by, action=action)
     await rt.refresh()  # this worker serves the change at once; the others within a refresh
     return not existed, version, _shown(key, version, document)

@@ -98,8 +98,13 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         rows = b"".join(orjson.dumps(event.export()) + b"\n" for event in events)
         batch.command("XADD", keys.EVENT_LOG, "MAXLEN", "~", rt.settings.event_log_max, "*",
                       "n", len(events), "e", rows)  # fmt: skip
+    durability = rt.settings.events_durability
     with metrics.store_call("events_write"):
-        results = await batch.execute(rt.pipeliner)
+        results = await batch.execute(rt.pipeliner, durability.command if durability else ())
+    if durability is not None and not all(map(durability.satisfied, batch.waited)):
+        log.warning("events not acknowledged: %s answered %r", durability.command[0], batch.waited)
+        # Applied but maybe not durable yet; a retry counts nothing twice.
+        raise unavailable(f"the store did not confirm {durability.command[0]} in time; retry")
     if any(isinstance(r, Exception) for r in results):
         metrics.store_failed("events_write")
         # Every script is idempotent, so the caller may retry the whole batch safely.

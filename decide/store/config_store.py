@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from decide.config.snapshot import Snapshot, build_snapshot, stored_version
+from decide.config.workspace import parse_workspace
 from decide.errors import ApiError
 from decide.store import keys
 from decide.store.scripts import Batch, Scripts
@@ -22,6 +23,53 @@ _HASHES: dict[str, str] = {
     "segments": keys.SEGMENTS,
     "workspace": keys.WORKSPACE,
 }
+
+
+class InvalidConfig(Exception):
+    """Stored documents that no longer compile (written behind the API's back, or from an
+    older version's rules): `partial` is the config without them."""
+
+    def __init__(self, partial: Snapshot, skipped: list[str]) -> None:
+        super().__init__(
+            f"config version {partial.version} has invalid documents: {', '.join(skipped)}"
+        )
+        self.partial = partial
+
+
+def _skipped(
+    snapshot: Snapshot, placements: dict[bytes, bytes], experiments: dict[bytes, bytes],
+    holdouts: dict[bytes, bytes], segments: dict[bytes, bytes], workspace: dict[bytes, bytes],
+) -> list[str]:  # fmt: skip
+    """What build_snapshot left out (it skips a document that does not compile)."""
+    compiled = [
+        ("placement", placements, snapshot.placements),
+        ("experiment", experiments, snapshot.experiments),
+        ("holdout", holdouts, snapshot.holdouts),
+        ("segment", segments, snapshot.segments),
+    ]
+    skipped = [
+        f"{kind} {raw.decode()!r}"
+        for kind, stored, built in compiled
+        for raw in stored
+        if raw.decode() not in built
+    ]
+    if b"default" in workspace:  # its absence falls back to defaults, so parse it again
+        try:
+            parse_workspace(stored_version(workspace[b"default"])[1])
+        except (ApiError, ValueError, AttributeError, TypeError):
+            skipped.append("workspace 'default'")
+    return sorted(skipped)
+
+
+def _is_object(raw: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _objects(stored: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    return {key: raw for key, raw in stored.items() if _is_object(raw)}
 
 
 class ConfigStore:
@@ -41,11 +89,27 @@ class ConfigStore:
         pipe.hgetall(keys.SEGMENTS)
         pipe.hgetall(keys.WORKSPACE)
         version, *documents = await pipe.execute()
-        return build_snapshot(int(version or 0), *documents)
+        # build_snapshot skips a document that does not validate but raises on one that is
+        # not a JSON object at all: those never reach it (and _skipped names them too).
+        snapshot = build_snapshot(int(version or 0), *(_objects(d) for d in documents))
+        skipped = _skipped(snapshot, *documents)
+        if skipped:
+            raise InvalidConfig(snapshot, skipped)
+        return snapshot
 
     async def get(self, kind: Kind, key: str) -> tuple[int, dict[str, Any]] | None:
         raw = await self.client.hget(_HASHES[kind], key)
-        return stored_version(raw) if raw is not None else None
+        if raw is None:
+            return None
+        if not _is_object(raw):
+            raise ApiError(
+                409, "stored_document_invalid",
+                f"the stored {kind[:-1]} {key!r} is not a JSON document; PUT one to replace it",
+            )  # fmt: skip
+        return stored_version(raw)
+
+    async def exists(self, kind: Kind, key: str) -> bool:
+        return bool(await self.client.hexists(_HASHES[kind], key))
 
     async def all(self, kind: Kind) -> dict[str, tuple[int, dict[str, Any]]]:
         raw = await self.client.hgetall(_HASHES[kind])

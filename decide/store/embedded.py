@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import cast
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 def valkey_binary() -> str:
@@ -43,6 +45,11 @@ class EmbeddedServer:
         if len(str(self.socket_path)) > 100:  # sun_path holds 108 bytes; deep test dirs exceed it
             self.socket_path = Path(tempfile.mkdtemp(prefix="decide-")) / socket_name
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The running server's process id (for signals: tests pause it with SIGSTOP)."""
+        return self._process.pid if self._process is not None else None
 
     @property
     def url(self) -> str:
@@ -121,12 +128,17 @@ class EmbeddedServer:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
     def _ping(self) -> bool:
+        # No retries: redis-py's default (3, with backoff up to seconds) made every failed
+        # ping of a server still starting cost ~1 s, and a restart several.
+        client = redis.Redis(
+            unix_socket_path=str(self.socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
         try:
-            return bool(
-                redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1).ping()
-            )
+            return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, FileNotFoundError):
             return False
+        finally:
+            client.close()
 
     def _refuse_if_in_use(self) -> None:
         if self._ping():

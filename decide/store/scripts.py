@@ -47,6 +47,7 @@ class Batch:
 
     scripts: Scripts
     ops: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    waited: list[Any] = field(default_factory=list)  # the answers of `then` in execute
 
     def script(self, name: str, keys: Sequence[str], args: Sequence[Arg]) -> int:
         return self.command("evalsha", self.scripts.shas[name], len(keys), *keys, *args)
@@ -55,18 +56,29 @@ class Batch:
         self.ops.append((name, args))
         return len(self.ops) - 1
 
-    async def execute(self, target: aioredis.Redis | Pipeliner) -> list[Any]:
-        """Results in order; a failed command's result is its exception (callers decide)."""
+    async def execute(
+        self, target: aioredis.Redis | Pipeliner, then: tuple[Any, ...] = ()
+    ) -> list[Any]:
+        """Results in order; a failed command's result is its exception (callers decide).
+
+        `then` (WAIT/WAITAOF) follows the batch on the same connection, and follows the
+        retried scripts on theirs: each waits for its connection's writes, so together their
+        answers (in `self.waited`) cover every write of the batch."""
+        self.waited = []
         if not self.ops:
             return []
         run = target.run if isinstance(target, Pipeliner) else partial(_run, target)
         client = target.client if isinstance(target, Pipeliner) else target
-        results = await run(self.ops)
+        tail = [(str(then[0]), then[1:])] if then else []
+        results = await run([*self.ops, *tail])
+        self.waited += results[len(self.ops) :]
+        results = results[: len(self.ops)]
         missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
         if missing:
             await self.scripts.load(client)
-            retried = await _run(client, [self.ops[i] for i in missing])
-            for i, result in zip(missing, retried, strict=True):
+            retried = await _run(client, [*(self.ops[i] for i in missing), *tail])
+            self.waited += retried[len(missing) :]
+            for i, result in zip(missing, retried, strict=False):
                 results[i] = result
         return results
 
