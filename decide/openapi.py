@@ -9,6 +9,8 @@ from decide.config.placements import CHANNELS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OBJ: dict[str, Any] = {"type": "object"}
+# One JSON object a line; the schema describes each line.
+_NDJSON = "application/x-ndjson"
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -21,12 +23,21 @@ def _op(
     ok: dict[str, Any],
     body: dict[str, Any] | None = None,
     errors: tuple[int, ...] = (401, 403, 422, 503),
+    media: str = "application/json",
 ) -> dict[str, Any]:
+    # Every route that reads a body also answers 400 (not JSON) and 413 (too large), and
+    # 422 for a document that fails validation; every authorised route can meet a store
+    # outage (503). Path-parameter routes add 422 for a malformed key in `_path_errors`.
+    statuses = set(errors)
+    if body is not None:
+        statuses |= {400, 413, 422}
+    if scope is not None:
+        statuses |= {401, 403, 503}
     op: dict[str, Any] = {
         "summary": summary,
-        "responses": {"200": {"description": "OK", **_json(ok)}},
+        "responses": {"200": {"description": "OK", "content": {media: {"schema": ok}}}},
     }
-    for status in errors:
+    for status in sorted(statuses):
         op["responses"][str(status)] = {"description": "error", **_json(_ERROR)}
     if body is not None:
         op["requestBody"] = {"required": True, **_json(body)}
@@ -34,6 +45,29 @@ def _op(
         op["security"] = [{"bearer": []}]
         op["x-scope"] = scope
     return op
+
+
+def _with_ndjson(op: dict[str, Any]) -> dict[str, Any]:
+    """The 200 may also stream one JSON object a line, when the client accepts NDJSON."""
+    op["responses"]["200"]["content"][_NDJSON] = {"schema": _OBJ}
+    return op
+
+
+def _creates(op: dict[str, Any]) -> dict[str, Any]:
+    """A PUT that stores a new document answers 201 with the same body as the 200 for a replace."""
+    op["responses"]["201"] = {**op["responses"]["200"], "description": "Created"}
+    return op
+
+
+def _path_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """A malformed key or id in the path is a 422 naming it, on every route that takes one."""
+    for item in paths.values():
+        if "parameters" not in item:
+            continue
+        for name, op in item.items():
+            if name != "parameters":
+                op["responses"].setdefault("422", {"description": "error", **_json(_ERROR)})
+    return paths
 
 
 _KEY = [
@@ -308,12 +342,14 @@ def openapi_document() -> dict[str, Any]:
         "/v1/placements": {"get": _op("All placements", "read", _OBJ)},
         "/v1/placements/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace a placement",
-                "admin",
-                stored("Placement"),
-                ref("Placement"),
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace a placement",
+                    "admin",
+                    stored("Placement"),
+                    ref("Placement"),
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             )
             | {"parameters": [_IF_MATCH]},
             "get": _op("One placement", "read", stored("Placement"), errors=(401, 403, 404, 503)),
@@ -380,12 +416,14 @@ def openapi_document() -> dict[str, Any]:
         "/v1/experiments": {"get": _op("All experiments", "read", _OBJ)},
         "/v1/experiments/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace an experiment (a new phase when variations change)",
-                "admin",
-                stored("Experiment"),
-                ref("Experiment"),
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace an experiment (a new phase when variations change)",
+                    "admin",
+                    stored("Experiment"),
+                    ref("Experiment"),
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             )
             | {"parameters": [_IF_MATCH]},
             "get": _op("One experiment", "read", stored("Experiment"), errors=(401, 403, 404, 503)),
@@ -403,15 +441,30 @@ def openapi_document() -> dict[str, Any]:
         },
         "/v1/experiments/{key}/check": {
             "parameters": _KEY,
-            "post": _op("Run the auto-winner rule now; rolls out a winner", "admin", _OBJ),
+            "post": _op(
+                "Run the auto-winner rule now; rolls out a winner",
+                "admin",
+                _OBJ,
+                errors=(404, 422),
+            ),
         },
         "/v1/experiments/{key}/log": {
             "parameters": _KEY,
-            "get": _op("Automatic actions with the numbers that triggered them", "read", _OBJ),
+            "get": _op(
+                "Automatic actions with the numbers that triggered them",
+                "read",
+                _OBJ,
+                errors=(404,),
+            ),
         },
         "/v1/experiments/{key}/stop": {
             "parameters": _KEY,
-            "post": _op("Stop: everyone gets the placement default", "admin", stored("Experiment")),
+            "post": _op(
+                "Stop: everyone gets the placement default",
+                "admin",
+                stored("Experiment"),
+                errors=(404,),
+            ),
         },
         "/v1/experiments/{key}/rollout": {
             "parameters": _KEY,
@@ -424,31 +477,36 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["variation"],
                     "properties": {"variation": {"type": "string"}},
                 },
+                (404,),
             ),
         },
         "/v1/holdouts": {"get": _op("All holdouts", "read", _OBJ)},
         "/v1/holdouts/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace a holdout: {share, namespaces, seed}; contacts in it get "
-                "every covered placement's default and enter no experiment or bandit",
-                "admin",
-                _OBJ,
-                _OBJ,
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace a holdout: {share, namespaces, seed}; contacts in it get "
+                    "every covered placement's default and enter no experiment or bandit",
+                    "admin",
+                    _OBJ,
+                    _OBJ,
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             ),
             "get": _op("One holdout", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a holdout", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
         "/v1/decide/batch": {
-            "post": _op(
-                "Decisions for up to 10,000 contacts of one placement, in order; a contact "
-                "that fails validation gets its own error entry. Accept: application/x-ndjson "
-                "streams them; a retried request_id returns the same decisions",
-                "decide",
-                ref("BatchResult"),
-                ref("BatchRequest"),
-                (401, 403, 404, 409, 413, 422, 503),
+            "post": _with_ndjson(
+                _op(
+                    "Decisions for up to 10,000 contacts of one placement, in order; a contact "
+                    "that fails validation gets its own error entry. Accept: application/x-ndjson "
+                    "streams them; a retried request_id returns the same decisions",
+                    "decide",
+                    ref("BatchResult"),
+                    ref("BatchRequest"),
+                    (404, 409),
+                )
             )
         },
         "/v1/contacts/{id}": {
@@ -499,24 +557,28 @@ def openapi_document() -> dict[str, Any]:
         "/v1/segments": {"get": _op("All segments", "read", _OBJ)},
         "/v1/segments/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace a named segment: {condition, description}; targeted as "
-                '{"contact.segments": {"$in": [key]}}',
-                "admin",
-                _OBJ,
-                _OBJ,
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace a named segment: {condition, description}; targeted as "
+                    '{"contact.segments": {"$in": [key]}}',
+                    "admin",
+                    _OBJ,
+                    _OBJ,
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             ),
             "get": _op("One segment", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a segment", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
         "/v1/workspace": {
-            "put": _op(
-                "Settings for every placement: {scoring, frequency_caps, quiet_hours}",
-                "admin",
-                _OBJ,
-                _OBJ,
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Settings for every placement: {scoring, frequency_caps, quiet_hours}",
+                    "admin",
+                    _OBJ,
+                    _OBJ,
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             ),
             "get": _op("The workspace settings", "read", _OBJ, errors=(401, 403, 503)),
         },
@@ -525,17 +587,28 @@ def openapi_document() -> dict[str, Any]:
                 "Events as NDJSON, oldest first; ?after=<X-Next-After>&limit=N",
                 "read",
                 _OBJ,
-                errors=(401, 403, 422, 503),
+                errors=(422,),
+                media=_NDJSON,
             ),
         },
         "/v1/placements/{key}/decisions.ndjson": {
             "parameters": _KEY,
-            "get": _op("The bandit decision log as NDJSON", "read", _OBJ, errors=(401, 403, 404)),
+            "get": _op(
+                "The bandit decision log as NDJSON",
+                "read",
+                _OBJ,
+                errors=(404,),
+                media=_NDJSON,
+            ),
         },
         "/v1/experiments/{key}/exposures.ndjson": {
             "parameters": _KEY,
             "get": _op(
-                "Exposures of the current phase as NDJSON", "read", _OBJ, errors=(401, 403, 404)
+                "Exposures of the current phase as NDJSON",
+                "read",
+                _OBJ,
+                errors=(404,),
+                media=_NDJSON,
             ),
         },
         "/reports/experiments/{key}": {
@@ -543,8 +616,9 @@ def openapi_document() -> dict[str, Any]:
             "get": _op(
                 "The experiment report: table and charts, self-contained HTML",
                 "read",
-                _OBJ,
-                errors=(401, 403, 404, 503),
+                {"type": "string"},
+                errors=(404,),
+                media="text/html",
             ),
         },
         "/healthz": {"get": _op("The process is alive", None, _OBJ, errors=())},
@@ -560,7 +634,7 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Which message, on which channel, at what time.",
         },
-        "paths": paths,
+        "paths": _path_errors(paths),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
