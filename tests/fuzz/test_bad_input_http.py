@@ -18,3 +18,18 @@ def test_a_channel_that_is_not_a_string_is_named_not_a_crash(api: TestClient) ->
     assert response.status_code == 422, response.text
     assert _fields(response) == ["channels"]
     assert api.get("/v1/placements/hero").status_code == 404
+
+
+def test_an_empty_string_is_called_empty(api: TestClient) -> None:
+    response = api.post("/v1/decide", json={"contact_id": "c1", "placement": ""})
+    assert response.status_code == 422
+    assert response.json()["error"]["details"] == [
+        {"field": "placement", "reason": "must not be empty"}
+    ]
+    contact = api.put("/v1/contacts/c1", json={"attributes": {"first_name": ""}})
+    assert contact.status_code == 422
+    assert contact.json()["error"]["details"][0]["reason"] == "must not be empty"
+    wrong_type = api.post("/v1/decide", json={"contact_id": "c1", "placement": 7})
+    assert wrong_type.json()["error"]["details"][0]["reason"] == (
+        "must be a non-empty string, got number"
+    )
