@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from decide.config.checks import KEY_PATTERN
 from decide.config.placements import CHANNELS
+from decide.events import MAX_PROPERTIES, TYPE_PATTERN
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OBJ: dict[str, Any] = {"type": "object"}
@@ -70,16 +72,17 @@ def _path_errors(paths: dict[str, Any]) -> dict[str, Any]:
     return paths
 
 
-_KEY = [
-    {
-        "name": "key",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
-    }
-]
-_ID = [{"name": "id", "in": "path", "required": True,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 256}}]  # fmt: skip
+_KEY_SCHEMA = {"type": "string", "pattern": KEY_PATTERN.pattern}
+# No control characters: ids end up in logs and NDJSON lines.
+_CONTACT_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 256,
+    "pattern": "^[^\\x00-\\x1f\\x7f]+$",
+}
+_CHANNELS = {"type": "array", "uniqueItems": True, "items": {"enum": list(CHANNELS)}}
+_KEY = [{"name": "key", "in": "path", "required": True, "schema": _KEY_SCHEMA}]
+_ID = [{"name": "id", "in": "path", "required": True, "schema": _CONTACT_ID}]
 _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -116,9 +119,10 @@ SCHEMAS: dict[str, Any] = {
     "DecideRequest": {
         "type": "object",
         "required": ["contact_id", "placement"],
+        "additionalProperties": False,
         "properties": {
-            "contact_id": {"type": "string", "minLength": 1, "maxLength": 256},
-            "placement": {"type": "string"},
+            "contact_id": _CONTACT_ID,
+            "placement": _KEY_SCHEMA,
             "attributes": {
                 "type": "object",
                 "description": "override the stored profile for this "
@@ -129,7 +133,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "the placement's context_fields, and "
                 "optionally now (ISO 8601) to decide for another moment",
             },
-            "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+            "channels": _CHANNELS,
             "api_key": {"type": "string", "description": "a public key, for browsers"},
             "contact_token": {
                 "type": "string",
@@ -161,7 +165,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["object", "null"],
                 "properties": {
                     "key": {"type": "string"},
-                    "locale": {"type": "string"},
+                    "locale": {
+                        "type": ["string", "null"],
+                        "description": "the translation chosen; null when the content of the "
+                        "channel is not localised",
+                    },
                     "direction": {"enum": ["ltr", "rtl"]},
                     "content": {
                         "type": "object",
@@ -207,16 +215,17 @@ SCHEMAS: dict[str, Any] = {
     "Event": {
         "type": "object",
         "required": ["event_id", "type", "contact_id"],
+        "additionalProperties": False,
         "properties": {
-            "event_id": {"type": "string", "maxLength": 200},
-            "type": {"type": "string"},
-            "contact_id": {"type": "string"},
-            "decision_id": {"type": "string"},
+            "event_id": {"type": "string", "minLength": 1, "maxLength": 200},
+            "type": {"type": "string", "pattern": TYPE_PATTERN.pattern, "maxLength": 64},
+            "contact_id": _CONTACT_ID,
+            "decision_id": {"type": "string", "minLength": 1, "maxLength": 4096},
             "value": {"type": "number"},
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
             "channel": {"enum": list(CHANNELS)},
             "timestamp": {"type": "string", "format": "date-time"},
-            "properties": {"type": "object"},
+            "properties": {"type": "object", "maxProperties": MAX_PROPERTIES},
         },
     },
     "EventsResult": {
@@ -253,23 +262,25 @@ SCHEMAS: dict[str, Any] = {
     "BatchRequest": {
         "type": "object",
         "required": ["placement", "contacts"],
+        "additionalProperties": False,
         "properties": {
-            "placement": {"type": "string"},
-            "request_id": {"type": "string", "maxLength": 200},
+            "placement": _KEY_SCHEMA,
+            "request_id": {"type": "string", "minLength": 1, "maxLength": 200},
             "context": {"type": "object", "description": "shared by every contact"},
             "attributes": {"type": "object", "description": "shared by every contact"},
-            "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+            "channels": _CHANNELS,
             "contacts": {
                 "type": "array",
                 "maxItems": 10_000,
                 "items": {
                     "type": "object",
                     "required": ["contact_id"],
+                    "additionalProperties": False,
                     "properties": {
-                        "contact_id": {"type": "string"},
+                        "contact_id": _CONTACT_ID,
                         "attributes": {"type": "object"},
                         "context": {"type": "object"},
-                        "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+                        "channels": _CHANNELS,
                     },
                 },
             },
@@ -290,6 +301,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ContactWrite": {
         "type": "object",
+        "additionalProperties": False,
         "properties": {"attributes": {"type": "object"}},
     },
     "Placement": {
@@ -334,7 +346,14 @@ def openapi_document() -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["events"],
-                    "properties": {"events": {"type": "array", "items": ref("Event")}},
+                    "additionalProperties": False,
+                    "properties": {
+                        "events": {"type": "array", "items": ref("Event")},
+                        "api_key": {
+                            "type": "string",
+                            "description": "a public key, for sendBeacon",
+                        },
+                    },
                 },
                 (401, 403, 413, 422, 503),
             )
@@ -549,7 +568,8 @@ def openapi_document() -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["from"],
-                    "properties": {"from": {"type": "string", "minLength": 1, "maxLength": 256}},
+                    "additionalProperties": False,
+                    "properties": {"from": _CONTACT_ID},
                 },
                 (401, 403, 413, 422, 503),
             ),
