@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.helpers import WEB_RULE
+from tests.conftest import Store
+from tests.helpers import WEB_RULE, arm_stats
 
 
 def _fields(response: Any) -> list[str]:
@@ -33,3 +34,59 @@ def test_an_empty_string_is_called_empty(api: TestClient) -> None:
     assert wrong_type.json()["error"]["details"][0]["reason"] == (
         "must be a non-empty string, got number"
     )
+
+
+def _looping_placement(api: TestClient, template: str) -> None:
+    doc = WEB_RULE | {
+        "messages": [{"key": "hello", "content": {"web": {"headline": template}}}],
+    }
+    response = api.put("/v1/placements/hero", json=doc)
+    assert response.status_code in (200, 201), response.text
+
+
+def test_a_template_that_runs_away_for_a_contact_is_a_422_and_nothing_is_counted(
+    api: TestClient, store: Store
+) -> None:
+    _looping_placement(api, "{% for i in (1..contact.custom.n) %}x{% endfor %}")
+    ok = api.post(
+        "/v1/decide",
+        json={"contact_id": "c1", "placement": "hero", "attributes": {"custom": {"n": 3}}},
+    )
+    assert ok.status_code == 200 and ok.json()["message"]["content"]["web"]["headline"] == "xxx"
+    counted = arm_stats(store.url, "hero")
+    looping = api.post(
+        "/v1/decide",
+        json={"contact_id": "c2", "placement": "hero", "attributes": {"custom": {"n": 10**6}}},
+    )
+    assert looping.status_code == 422, looping.text
+    assert looping.json()["error"]["code"] == "render_failed"
+    assert _fields(looping) == ["messages[0].content.web.headline"]
+    assert arm_stats(store.url, "hero") == counted
+
+
+def test_template_output_and_assigned_strings_are_bounded(api: TestClient) -> None:
+    big = {"custom": {"big": "y" * 1000}}
+    _looping_placement(api, "{% for i in (1..1000) %}{{ contact.custom.big }}{% endfor %}")
+    response = api.post(
+        "/v1/decide", json={"contact_id": "c1", "placement": "hero", "attributes": big}
+    )
+    assert response.status_code == 422 and "output" in response.json()["error"]["message"]
+    _looping_placement(
+        api,
+        "{% assign s = '' %}{% for i in (1..5000) %}"
+        "{% assign s = s | append: contact.custom.big %}{% endfor %}{{ s | size }}",
+    )
+    response = api.post(
+        "/v1/decide", json={"contact_id": "c1", "placement": "hero", "attributes": big}
+    )
+    assert response.status_code == 422 and "namespace" in response.json()["error"]["message"]
+
+
+def test_templates_are_bounded_in_size_and_cannot_read_files(api: TestClient) -> None:
+    for template in ("{% include 'etc/passwd' %}", "{% render 'x' %}", "x" * 50_001):
+        doc = WEB_RULE | {
+            "messages": [{"key": "hello", "content": {"web": {"headline": template}}}]
+        }
+        response = api.put("/v1/placements/hero", json=doc)
+        assert response.status_code == 422, template[:20]
+        assert _fields(response) == ["messages[0].content.web.headline"]
