@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.conftest import Store
+from decide.settings import Settings
+from tests.conftest import MakeClient, Store
 from tests.helpers import WEB_RULE, arm_stats
 
 
@@ -90,3 +91,40 @@ def test_templates_are_bounded_in_size_and_cannot_read_files(api: TestClient) ->
         response = api.put("/v1/placements/hero", json=doc)
         assert response.status_code == 422, template[:20]
         assert _fields(response) == ["messages[0].content.web.headline"]
+
+
+def test_body_and_batch_limits_are_413_naming_what_is_too_big(make_client: MakeClient) -> None:
+    api = make_client(Settings(body_limit=2000, max_batch=3, max_events=2))
+    created = api.put("/v1/placements/hero", json=WEB_RULE)
+    assert created.status_code == 201
+    big = api.post("/v1/decide", json={"contact_id": "c1", "placement": "hero", "x": "y" * 3000})
+    assert big.status_code == 413 and _fields(big) == ["body"]
+    contacts = [{"contact_id": f"c{i}"} for i in range(4)]
+    batch = api.post("/v1/decide/batch", json={"placement": "hero", "contacts": contacts})
+    assert batch.status_code == 413 and _fields(batch) == ["contacts"]
+    events = [{"event_id": f"e{i}", "type": "click", "contact_id": "c1"} for i in range(3)]
+    assert api.post("/v1/events", json={"events": events}).status_code == 413
+
+
+def test_ids_keys_and_request_data_are_bounded(api: TestClient) -> None:
+    assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
+    long_id = api.post("/v1/decide", json={"contact_id": "c" * 257, "placement": "hero"})
+    assert long_id.status_code == 422 and _fields(long_id) == ["contact_id"]
+    long_key = api.put("/v1/placements/" + "k" * 65, json=WEB_RULE)
+    assert long_key.status_code == 422 and _fields(long_key) == ["key"]
+    many = {f"a{i}": i for i in range(101)}
+    response = api.post(
+        "/v1/decide", json={"contact_id": "c1", "placement": "hero", "attributes": many}
+    )
+    assert response.status_code == 422 and _fields(response) == ["attributes"]
+    long_value = {"note": "x" * 2001}
+    response = api.post(
+        "/v1/decide", json={"contact_id": "c1", "placement": "hero", "context": long_value}
+    )
+    assert response.status_code == 422 and _fields(response) == ["context.note"]
+    event = {"event_id": "e" * 201, "type": "click", "contact_id": "c1"}
+    rejected = api.post("/v1/events", json={"events": [event]}).json()["rejected"]
+    assert [r["field"] for r in rejected] == ["events[0].event_id"]
+    profile = {"attributes": {"custom": {f"k{i}": 1 for i in range(51)}}}
+    contact = api.put("/v1/contacts/c1", json=profile)
+    assert contact.status_code == 422 and _fields(contact) == ["attributes.custom"]
