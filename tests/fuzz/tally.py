@@ -17,6 +17,7 @@ def record(status: int) -> None:
 
 
 def summary() -> str:
-    by_class = ", ".join(f"{k}={v}" for k, v in sorted(COUNTS.items()) if k != "total")
+    classes = sorted({"2xx", "4xx", "5xx"} | set(COUNTS) - {"total"})
+    by_class = ", ".join(f"{k}={COUNTS[k]}" for k in classes)
     elapsed = time.monotonic() - STARTED[0] if STARTED else 0.0
     return f"schemathesis: {COUNTS['total']} requests ({by_class}) in {elapsed:.1f} s"
