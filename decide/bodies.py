@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from decide.errors import ApiError
+from decide.errors import ApiError, Problem
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -40,4 +40,9 @@ def parse_json(raw: bytes) -> Any:
 
 
 def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "body_too_large", f"the request body is larger than {limit} bytes")
+    return ApiError(
+        413,
+        "body_too_large",
+        f"the request body is larger than {limit} bytes",
+        [Problem("body", f"must be at most {limit} bytes")],
+    )

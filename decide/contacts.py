@@ -13,7 +13,14 @@ from typing import Any
 
 import orjson
 
-from decide.config.checks import KEY_PATTERN, Checks, join, parse_timezone, type_name
+from decide.config.checks import (
+    KEY_PATTERN,
+    Checks,
+    join,
+    parse_timezone,
+    string_problem,
+    type_name,
+)
 from personalization import channels as channel_model
 from personalization.locales import normalize_locale
 
@@ -32,8 +39,8 @@ MAX_TEXT = 1000
 
 
 def _text(c: Checks, value: Any, path: str, max_len: int = 200) -> None:
-    if not isinstance(value, str) or not value:
-        c.fail(path, f"must be a non-empty string, got {type_name(value)}")
+    if (problem := string_problem(value)) is not None:
+        c.fail(path, problem)
     elif len(value) > max_len:
         c.fail(path, f"must be at most {max_len} characters")
 

@@ -22,6 +22,8 @@ from personalization.locales import is_rtl
 from personalization.templates import channel_locale, render_channel
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_REQUEST_FIELDS = 100  # attributes, and context, of one decide request
+MAX_REQUEST_TEXT = 2000  # characters per top-level string (a context URL can be long)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def parse_decide_request(body: Any, now: datetime) -> DecideRequest:
     placement = c.key(doc, "placement", "")
     attributes = c.mapping(doc.get("attributes", {}), "attributes") or {}
     context = c.mapping(doc.get("context", {}), "context") or {}
+    _check_sizes(c, attributes, "attributes")
+    _check_sizes(c, context, "context")
     channels = None
     if "channels" in doc:
         listed = c.string_list(doc, "channels", "") or []
@@ -97,6 +101,16 @@ def parse_decide_request(body: Any, now: datetime) -> DecideRequest:
     return DecideRequest(
         contact_id or "", placement or "", attributes, context, channels, now, timezone
     )
+
+
+def _check_sizes(c: Checks, values: Mapping[str, Any], path: str) -> None:
+    """Per-request data is bounded like a stored profile: a count, and text per value."""
+    if len(values) > MAX_REQUEST_FIELDS:
+        c.fail(path, f"at most {MAX_REQUEST_FIELDS} fields")
+        return
+    for name, value in values.items():
+        if isinstance(value, str) and len(value) > MAX_REQUEST_TEXT:
+            c.fail(join(path, name), f"must be at most {MAX_REQUEST_TEXT} characters")
 
 
 def contact_id_of(c: Checks, doc: Mapping[str, Any], name: str, path: str = "") -> str | None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from decide.config.checks import KEY_PATTERN
 from decide.config.placements import CHANNELS
+from decide.events import MAX_PROPERTIES, TYPE_PATTERN
 from decide.openapi_examples import with_examples
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _OBJ: dict[str, Any] = {"type": "object"}
+# One JSON object a line; the schema describes each line.
+_NDJSON = "application/x-ndjson"
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -22,12 +26,21 @@ def _op(
     ok: dict[str, Any],
     body: dict[str, Any] | None = None,
     errors: tuple[int, ...] = (401, 403, 422, 503),
+    media: str = "application/json",
 ) -> dict[str, Any]:
+    # Every route that reads a body also answers 400 (not JSON) and 413 (too large), and
+    # 422 for a document that fails validation; every authorised route can meet a store
+    # outage (503). Path-parameter routes add 422 for a malformed key in `_path_errors`.
+    statuses = set(errors)
+    if body is not None:
+        statuses |= {400, 413, 422}
+    if scope is not None:
+        statuses |= {401, 403, 503}
     op: dict[str, Any] = {
         "summary": summary,
-        "responses": {"200": {"description": "OK", **_json(ok)}},
+        "responses": {"200": {"description": "OK", "content": {media: {"schema": ok}}}},
     }
-    for status in errors:
+    for status in sorted(statuses):
         op["responses"][str(status)] = {"description": "error", **_json(_ERROR)}
     if body is not None:
         op["requestBody"] = {"required": True, **_json(body)}
@@ -80,6 +93,42 @@ _KEY = [
 ]
 _ID = [{"name": "id", "in": "path", "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": 256}}]  # fmt: skip
+
+
+def _with_ndjson(op: dict[str, Any]) -> dict[str, Any]:
+    """The 200 may also stream one JSON object a line, when the client accepts NDJSON."""
+    op["responses"]["200"]["content"][_NDJSON] = {"schema": _OBJ}
+    return op
+
+
+def _creates(op: dict[str, Any]) -> dict[str, Any]:
+    """A PUT that stores a new document answers 201 with the same body as the 200 for a replace."""
+    op["responses"]["201"] = {**op["responses"]["200"], "description": "Created"}
+    return op
+
+
+def _path_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """A malformed key or id in the path is a 422 naming it, on every route that takes one."""
+    for item in paths.values():
+        if "parameters" not in item:
+            continue
+        for name, op in item.items():
+            if name != "parameters":
+                op["responses"].setdefault("422", {"description": "error", **_json(_ERROR)})
+    return paths
+
+
+_KEY_SCHEMA = {"type": "string", "pattern": KEY_PATTERN.pattern}
+# No control characters: ids end up in logs and NDJSON lines.
+_CONTACT_ID = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 256,
+    "pattern": "^[^\\x00-\\x1f\\x7f]+$",
+}
+_CHANNELS = {"type": "array", "uniqueItems": True, "items": {"enum": list(CHANNELS)}}
+_KEY = [{"name": "key", "in": "path", "required": True, "schema": _KEY_SCHEMA}]
+_ID = [{"name": "id", "in": "path", "required": True, "schema": _CONTACT_ID}]
 _IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -116,9 +165,10 @@ SCHEMAS: dict[str, Any] = {
     "DecideRequest": {
         "type": "object",
         "required": ["contact_id", "placement"],
+        "additionalProperties": False,
         "properties": {
-            "contact_id": {"type": "string", "minLength": 1, "maxLength": 256},
-            "placement": {"type": "string"},
+            "contact_id": _CONTACT_ID,
+            "placement": _KEY_SCHEMA,
             "attributes": {
                 "type": "object",
                 "description": "override the stored profile for this "
@@ -129,7 +179,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "the placement's context_fields, and "
                 "optionally now (ISO 8601) to decide for another moment",
             },
-            "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+            "channels": _CHANNELS,
             "api_key": {"type": "string", "description": "a public key, for browsers"},
             "contact_token": {
                 "type": "string",
@@ -161,7 +211,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["object", "null"],
                 "properties": {
                     "key": {"type": "string"},
-                    "locale": {"type": "string"},
+                    "locale": {
+                        "type": ["string", "null"],
+                        "description": "the translation chosen; null when the content of the "
+                        "channel is not localised",
+                    },
                     "direction": {"enum": ["ltr", "rtl"]},
                     "content": {
                         "type": "object",
@@ -207,16 +261,17 @@ SCHEMAS: dict[str, Any] = {
     "Event": {
         "type": "object",
         "required": ["event_id", "type", "contact_id"],
+        "additionalProperties": False,
         "properties": {
-            "event_id": {"type": "string", "maxLength": 200},
-            "type": {"type": "string"},
-            "contact_id": {"type": "string"},
-            "decision_id": {"type": "string"},
+            "event_id": {"type": "string", "minLength": 1, "maxLength": 200},
+            "type": {"type": "string", "pattern": TYPE_PATTERN.pattern, "maxLength": 64},
+            "contact_id": _CONTACT_ID,
+            "decision_id": {"type": "string", "minLength": 1, "maxLength": 4096},
             "value": {"type": "number"},
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
             "channel": {"enum": list(CHANNELS)},
             "timestamp": {"type": "string", "format": "date-time"},
-            "properties": {"type": "object"},
+            "properties": {"type": "object", "maxProperties": MAX_PROPERTIES},
         },
     },
     "EventsResult": {
@@ -254,23 +309,25 @@ SCHEMAS: dict[str, Any] = {
     "BatchRequest": {
         "type": "object",
         "required": ["placement", "contacts"],
+        "additionalProperties": False,
         "properties": {
-            "placement": {"type": "string"},
-            "request_id": {"type": "string", "maxLength": 200},
+            "placement": _KEY_SCHEMA,
+            "request_id": {"type": "string", "minLength": 1, "maxLength": 200},
             "context": {"type": "object", "description": "shared by every contact"},
             "attributes": {"type": "object", "description": "shared by every contact"},
-            "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+            "channels": _CHANNELS,
             "contacts": {
                 "type": "array",
                 "maxItems": 10_000,
                 "items": {
                     "type": "object",
                     "required": ["contact_id"],
+                    "additionalProperties": False,
                     "properties": {
-                        "contact_id": {"type": "string"},
+                        "contact_id": _CONTACT_ID,
                         "attributes": {"type": "object"},
                         "context": {"type": "object"},
-                        "channels": {"type": "array", "items": {"enum": list(CHANNELS)}},
+                        "channels": _CHANNELS,
                     },
                 },
             },
@@ -291,6 +348,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ContactWrite": {
         "type": "object",
+        "additionalProperties": False,
         "properties": {"attributes": {"type": "object"}},
     },
     "Placement": {
@@ -335,7 +393,14 @@ def openapi_document() -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["events"],
-                    "properties": {"events": {"type": "array", "items": ref("Event")}},
+                    "additionalProperties": False,
+                    "properties": {
+                        "events": {"type": "array", "items": ref("Event")},
+                        "api_key": {
+                            "type": "string",
+                            "description": "a public key, for sendBeacon",
+                        },
+                    },
                 },
                 (401, 403, 413, 422, 503),
             )
@@ -343,12 +408,14 @@ def openapi_document() -> dict[str, Any]:
         "/v1/placements": {"get": _op("All placements", "read", _OBJ)},
         "/v1/placements/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace a placement",
-                "admin",
-                stored("Placement"),
-                ref("Placement"),
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace a placement",
+                    "admin",
+                    stored("Placement"),
+                    ref("Placement"),
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             )
             | {"parameters": [_IF_MATCH]},
             "get": _op("One placement", "read", stored("Placement"), errors=(401, 403, 404, 503)),
@@ -424,12 +491,14 @@ def openapi_document() -> dict[str, Any]:
         "/v1/experiments": {"get": _op("All experiments", "read", _OBJ)},
         "/v1/experiments/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace an experiment (a new phase when variations change)",
-                "admin",
-                stored("Experiment"),
-                ref("Experiment"),
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace an experiment (a new phase when variations change)",
+                    "admin",
+                    stored("Experiment"),
+                    ref("Experiment"),
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             )
             | {"parameters": [_IF_MATCH]},
             "get": _op("One experiment", "read", stored("Experiment"), errors=(401, 403, 404, 503)),
@@ -457,15 +526,30 @@ def openapi_document() -> dict[str, Any]:
         },
         "/v1/experiments/{key}/check": {
             "parameters": _KEY,
-            "post": _op("Run the auto-winner rule now; rolls out a winner", "admin", _OBJ),
+            "post": _op(
+                "Run the auto-winner rule now; rolls out a winner",
+                "admin",
+                _OBJ,
+                errors=(404, 422),
+            ),
         },
         "/v1/experiments/{key}/log": {
             "parameters": _KEY,
-            "get": _op("Automatic actions with the numbers that triggered them", "read", _OBJ),
+            "get": _op(
+                "Automatic actions with the numbers that triggered them",
+                "read",
+                _OBJ,
+                errors=(404,),
+            ),
         },
         "/v1/experiments/{key}/stop": {
             "parameters": _KEY,
-            "post": _op("Stop: everyone gets the placement default", "admin", stored("Experiment")),
+            "post": _op(
+                "Stop: everyone gets the placement default",
+                "admin",
+                stored("Experiment"),
+                errors=(404,),
+            ),
         },
         "/v1/experiments/{key}/rollout": {
             "parameters": _KEY,
@@ -478,31 +562,36 @@ def openapi_document() -> dict[str, Any]:
                     "required": ["variation"],
                     "properties": {"variation": {"type": "string"}},
                 },
+                (404,),
             ),
         },
         "/v1/holdouts": {"get": _op("All holdouts", "read", _OBJ)},
         "/v1/holdouts/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace a holdout: {share, namespaces, seed}; contacts in it get "
-                "every covered placement's default and enter no experiment or bandit",
-                "admin",
-                _OBJ,
-                _OBJ,
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace a holdout: {share, namespaces, seed}; contacts in it get "
+                    "every covered placement's default and enter no experiment or bandit",
+                    "admin",
+                    _OBJ,
+                    _OBJ,
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             ),
             "get": _op("One holdout", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a holdout", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
         "/v1/decide/batch": {
-            "post": _op(
-                "Decisions for up to 10,000 contacts of one placement, in order; a contact "
-                "that fails validation gets its own error entry. Accept: application/x-ndjson "
-                "streams them; a retried request_id returns the same decisions",
-                "decide",
-                ref("BatchResult"),
-                ref("BatchRequest"),
-                (401, 403, 404, 409, 413, 422, 503),
+            "post": _with_ndjson(
+                _op(
+                    "Decisions for up to 10,000 contacts of one placement, in order; a contact "
+                    "that fails validation gets its own error entry. Accept: application/x-ndjson "
+                    "streams them; a retried request_id returns the same decisions",
+                    "decide",
+                    ref("BatchResult"),
+                    ref("BatchRequest"),
+                    (404, 409),
+                )
             )
         },
         "/v1/contacts/{id}": {
@@ -545,7 +634,8 @@ def openapi_document() -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["from"],
-                    "properties": {"from": {"type": "string", "minLength": 1, "maxLength": 256}},
+                    "additionalProperties": False,
+                    "properties": {"from": _CONTACT_ID},
                 },
                 (401, 403, 413, 422, 503),
             ),
@@ -553,24 +643,28 @@ def openapi_document() -> dict[str, Any]:
         "/v1/segments": {"get": _op("All segments", "read", _OBJ)},
         "/v1/segments/{key}": {
             "parameters": _KEY,
-            "put": _op(
-                "Create or replace a named segment: {condition, description}; targeted as "
-                '{"contact.segments": {"$in": [key]}}',
-                "admin",
-                _OBJ,
-                _OBJ,
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Create or replace a named segment: {condition, description}; targeted as "
+                    '{"contact.segments": {"$in": [key]}}',
+                    "admin",
+                    _OBJ,
+                    _OBJ,
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             ),
             "get": _op("One segment", "read", _OBJ, errors=(401, 403, 404, 503)),
             "delete": _op("Delete a segment", "admin", _OBJ, errors=(401, 403, 404, 503)),
         },
         "/v1/workspace": {
-            "put": _op(
-                "Settings for every placement: {scoring, frequency_caps, quiet_hours}",
-                "admin",
-                _OBJ,
-                _OBJ,
-                (401, 403, 409, 412, 413, 422, 503),
+            "put": _creates(
+                _op(
+                    "Settings for every placement: {scoring, frequency_caps, quiet_hours}",
+                    "admin",
+                    _OBJ,
+                    _OBJ,
+                    (401, 403, 409, 412, 413, 422, 503),
+                )
             ),
             "get": _op("The workspace settings", "read", _OBJ, errors=(401, 403, 503)),
         },
@@ -579,17 +673,28 @@ def openapi_document() -> dict[str, Any]:
                 "Events as NDJSON, oldest first; ?after=<X-Next-After>&limit=N",
                 "read",
                 _OBJ,
-                errors=(401, 403, 422, 503),
+                errors=(422,),
+                media=_NDJSON,
             ),
         },
         "/v1/placements/{key}/decisions.ndjson": {
             "parameters": _KEY,
-            "get": _op("The bandit decision log as NDJSON", "read", _OBJ, errors=(401, 403, 404)),
+            "get": _op(
+                "The bandit decision log as NDJSON",
+                "read",
+                _OBJ,
+                errors=(404,),
+                media=_NDJSON,
+            ),
         },
         "/v1/experiments/{key}/exposures.ndjson": {
             "parameters": _KEY,
             "get": _op(
-                "Exposures of the current phase as NDJSON", "read", _OBJ, errors=(401, 403, 404)
+                "Exposures of the current phase as NDJSON",
+                "read",
+                _OBJ,
+                errors=(404,),
+                media=_NDJSON,
             ),
         },
         "/reports/": {
@@ -615,8 +720,9 @@ def openapi_document() -> dict[str, Any]:
             "get": _op(
                 "The experiment report: table and charts, self-contained HTML",
                 "read",
-                _OBJ,
-                errors=(401, 403, 404, 503),
+                {"type": "string"},
+                errors=(404,),
+                media="text/html",
             ),
         },
         "/healthz": {"get": _op("The process is alive", None, _OBJ, errors=())},
@@ -670,7 +776,7 @@ def openapi_document() -> dict[str, Any]:
             "version": "1",
             "description": "Which message, on which channel, at what time.",
         },
-        "paths": paths,
+        "paths": _path_errors(paths),
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

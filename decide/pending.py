@@ -30,6 +30,7 @@ class Pending:
     channels: tuple[str, ...] = ()
     timing: reach.Timing | None = None
     token: Decision | None = None
+    rendered: dict[str, Any] | None = None  # the message as answered, rendered before recording
     reasons: list[str] = field(default_factory=list)
     error: ApiError | None = None
     recorded: bool = True  # False: the store did not take the decision's write

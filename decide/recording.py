@@ -229,10 +229,10 @@ def answer(rt: Runtime, placement: Placement, p: Pending) -> dict[str, Any]:
     token = p.token or make_token(rt, placement, p, p.channels[0])
     timing = p.timing
     assert timing is not None
-    locale = p.state.locale if p.state is not None else p.req.attributes.get("locale")
+    assert p.rendered is not None
     answer |= {
         "decision_id": rt.signing().sign(token),
-        "message": decisions.render(choice.message, p.channels, locale, p.data),
+        "message": p.rendered,
         "channel": {"primary": p.channels[0], "fallbacks": list(p.channels[1:])},
         "send_at": {
             "utc": timing.send_at.isoformat().replace("+00:00", "Z"),

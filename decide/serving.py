@@ -21,7 +21,7 @@ from decide.config.holdouts import holding
 from decide.config.placements import WEB_CHANNELS, Placement
 from decide.config.snapshot import Snapshot
 from decide.contact_state import ContactState, plan_contact_reads, read_contact
-from decide.errors import invalid, not_found, unavailable
+from decide.errors import ApiError, Problem, invalid, not_found, unavailable
 from decide.pending import Pending, Result
 from decide.recording import answer, record, reserve_caps
 from decide.runtime import Runtime
@@ -30,6 +30,7 @@ from decide.turns import each
 from experiments.conditions import evaluate
 from personalization.behaviour import behaviour_view
 from personalization.segments import segments_of
+from personalization.templates import RenderError
 from personalization.triggers import trigger_fires
 
 
@@ -57,6 +58,7 @@ async def serve(
     await _bandit_weights(rt, reader, snapshot, placement, live)
     async for p in each(live):
         _choose(rt, snapshot, placement, experiment, p)
+        _render(p)
     await reserve_caps(rt, snapshot, placement, live)
     await record(rt, placement, experiment, live)
     metrics.count_decisions(placement.key, live)
@@ -80,6 +82,7 @@ def decide_in_memory(
         p.holdout = holding(snapshot.holdouts.values(), p.req.contact_id, namespace)
         _prepare(rt, snapshot, placement, p)
         _choose(rt, snapshot, placement, experiment, p)
+        _render(p)
     return [p.error if p.error is not None else answer(rt, placement, p) for p in pending]
 
 
@@ -97,6 +100,26 @@ class _Reads:
                 return await batch.execute(self.target)
         except TimeoutError as error:  # the pipeline goes on; its answer is not waited for
             raise RedisTimeout("the decision's read budget ran out") from error
+
+
+def _render(p: Pending) -> None:
+    """Render before anything is reserved or recorded: content that fails for this contact
+    (its data hits a loop or output limit) is a 422 naming the template, never a decision
+    that was counted but not answered."""
+    choice = p.choice
+    if p.error is not None or choice is None or choice.message is None or not p.channels:
+        return
+    locale = p.state.locale if p.state is not None else p.req.attributes.get("locale")
+    try:
+        p.rendered = decisions.render(choice.message, p.channels, locale, p.data)
+    except RenderError as error:
+        p.choice = None
+        p.error = ApiError(
+            422,
+            "render_failed",
+            f"message {choice.message.key!r} cannot be rendered for this contact: {error}",
+            [Problem(error.path, error.message)],
+        )
 
 
 async def _gather(

@@ -22,6 +22,9 @@ __all__ = ["IsolatingEcho", "IsolatingOutput", "mark_isolation"]
 # First Strong Isolate ... Pop Directional Isolate: a Latin name, number or email inside
 # Persian or Hebrew text keeps its own direction and cannot reorder the words around it.
 _FSI, _PDI = "\u2068", "\u2069"
+# Embeddings, overrides and isolates inside a value would close our isolate early or
+# swallow its end (UAX #9 pairs a PDI with the nearest open isolate): dropped from values.
+_BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # HTML where isolates would corrupt markup instead of ordering text: raw-text elements,
 # comments and tags (so attribute values and their URLs stay valid).
 _NOT_TEXT_RE = re.compile(
@@ -50,7 +53,9 @@ class _OutputNode(OutputNode):
         # Empty output stays empty, so `default:` and blank checks behave as before.
         if not text or not self.isolate or not reader_of(context).rtl:
             return text
-        return text if _URL_START_RE.match(text) else f"{_FSI}{text}{_PDI}"
+        if _URL_START_RE.match(text):
+            return text
+        return f"{_FSI}{_BIDI_CONTROLS_RE.sub('', text)}{_PDI}"
 
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
         text = to_liquid_string(self.expression.evaluate(context), context.autoescape)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from io import StringIO
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -13,6 +12,7 @@ from liquid import BoundTemplate, Environment, RenderContext
 from liquid.ast import Node
 from liquid.builtin.tags.capture_tag import CaptureNode
 from liquid.exceptions import LiquidError
+from liquid.output import LimitedStringIO
 
 from personalization.formatting import is_time_zone
 from personalization.html_safety import SAFE_URL_SCHEMES, html_problems, scrub_urls
@@ -50,11 +50,19 @@ _BRACES_IN_STRING_RE = re.compile(r"\{\{[^\"'}]*(?:\"[^\"]*\}\}|'[^']*\}\})")
 _BRACES_HINT = '; a "}}" inside a quoted argument ends the {{ }}: write "} }"'
 
 
+# Bounds on what one template may be and do, so content cannot stall or bloat a send:
+# a range bound or an appended string can come from contact data.
+MAX_TEMPLATE_CHARS = 50_000
+MAX_OUTPUT_BYTES = 200_000  # UTF-8 bytes per field; Gmail clips a message past ~100 KB
+MAX_LOCALS_BYTES = 200_000  # assign/capture: stops a quadratic `append` loop early
+
+
 class _MessageEnvironment(Environment):
     """Liquid configured for message content: strict parsing, lenient undefined values."""
 
-    # A range bound can come from contact data; a runaway loop must not stall sending.
     loop_iteration_limit: ClassVar[int | None] = 10_000
+    output_stream_limit: ClassVar[int | None] = MAX_OUTPUT_BYTES
+    local_namespace_limit: ClassVar[int | None] = MAX_LOCALS_BYTES
 
     def setup_tags_and_filters(self, *, extra: bool = False) -> None:
         super().setup_tags_and_filters(extra=extra)
@@ -192,6 +200,9 @@ class _Compiler:
         return found
 
     def compile_template(self, source: str, path: str, *, as_html: bool) -> _Template | None:
+        if len(source) > MAX_TEMPLATE_CHARS:
+            self.problems.append((path, f"must be at most {MAX_TEMPLATE_CHARS} characters"))
+            return None
         try:
             template = (_HTML_ENV if as_html else _TEXT_ENV).from_string(source)
         except LiquidError as err:
@@ -332,7 +343,7 @@ def channel_locale(compiled: CompiledContent, channel: str, *, locale: str | Non
 
 def _render(compiled: _Template, data: Mapping[str, Any], reader: Reader) -> str:
     template = compiled.template
-    buffer = StringIO()
+    buffer = LimitedStringIO(limit=MAX_OUTPUT_BYTES)  # Liquid only bounds its own buffers
     try:
         template.render_with_context(MessageContext(template, globals=data, reader=reader), buffer)
     except Exception as err:

@@ -67,8 +67,8 @@ class Checks:
         present, value, where = self._field(doc, name, path, default)
         if not present:
             return None
-        if not isinstance(value, str) or not value:
-            self.fail(where, f"must be a non-empty string, got {type_name(value)}")
+        if (problem := string_problem(value)) is not None:
+            self.fail(where, problem)
             return None
         if len(value) > max_len:
             self.fail(where, f"must be at most {max_len} characters")
@@ -135,6 +135,13 @@ class Checks:
             self.fail(where, "must not repeat a value")
             return None
         return value
+
+
+def string_problem(value: Any) -> str | None:
+    """Why `value` is not a non-empty string, or None when it is one."""
+    if not isinstance(value, str):
+        return f"must be a non-empty string, got {type_name(value)}"
+    return None if value else "must not be empty"
 
 
 def join(path: str, name: str | int) -> str:

@@ -101,7 +101,7 @@ def parse_placement(key: str, doc: Any) -> Placement:
             c.fail(
                 join("channels", i), f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}"
             )
-    if "channels" in body and not channels:
+    if body.get("channels") == []:
         c.fail("channels", "must name at least one channel")
     exposure = c.string(body, "exposure", "", default="event", choices=EXPOSURES) or "event"
     context_fields = c.string_list(body, "context_fields", "", default=[]) or []
@@ -115,7 +115,7 @@ def parse_placement(key: str, doc: Any) -> Placement:
         for name in sorted(undeclared):
             c.fail("eligibility", f"uses context.{name}, which is not declared in context_fields")
 
-    messages, message_keys = _messages(c, body, set(context_fields), default_locale)
+    messages, message_keys = _messages(c, body, set(context_fields), default_locale, set(channels))
     policy = _policy(c, body, message_keys)
     reward = policy.reward
     default_message = c.string(body, "default_message", "", default=None, max_len=64)
@@ -175,8 +175,13 @@ def parse_placement(key: str, doc: Any) -> Placement:
 
 
 def _messages(
-    c: Checks, body: dict[str, Any], context_fields: set[str], default_locale: str
+    c: Checks,
+    body: dict[str, Any],
+    context_fields: set[str],
+    default_locale: str,
+    allowed: set[str],
 ) -> tuple[dict[str, Message], set[str]]:
+    """`allowed` is the validated channel list (empty when it was missing or invalid)."""
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
         c.fail("messages", "must be a non-empty list of messages")
@@ -217,7 +222,6 @@ def _messages(
                 f"known ones are {', '.join(sorted(TEMPLATE_FIELDS))}; yours go under "
                 "contact.custom)",
             )
-        allowed = set(body.get("channels") or [])
         for channel in channels_of(compiled):
             if allowed and channel not in allowed:
                 c.fail(

@@ -95,7 +95,8 @@ def _parse_batch(rt: Runtime, body: Any) -> dict[str, Any]:
     if not isinstance(contacts, list) or not contacts:
         c.fail("contacts", "must be a non-empty list of {contact_id, attributes, context}")
     elif len(contacts) > rt.settings.max_batch:
-        raise ApiError(413, "too_many_contacts", f"at most {rt.settings.max_batch} contacts")
+        most = f"at most {rt.settings.max_batch} contacts"
+        raise ApiError(413, "too_many_contacts", most, [Problem("contacts", most)])
     for name in ("context", "attributes"):
         if name in doc:
             c.mapping(doc[name], name)
