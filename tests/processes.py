@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,10 +28,13 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         environment |= {"DECIDE_DATA_DIR": str(data_dir), **(env or {})}
+        # A file, not a pipe: nobody reads a pipe while the server runs, and one access-log
+        # line per request fills its 64 KiB after a few hundred requests and stalls the server.
+        self.output = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "decide", "serve", "--port", str(self.port), *args],
             env=environment,
-            stdout=subprocess.PIPE,
+            stdout=self.output,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -39,7 +43,7 @@ class Served:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"decide serve exited:\n{self.process.stdout.read()}")  # type: ignore[union-attr]
+                raise AssertionError(f"decide serve exited:\n{self.read_output()}")
             try:
                 if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return
@@ -48,11 +52,18 @@ class Served:
             time.sleep(0.1)
         raise AssertionError("decide serve did not become ready")
 
+    def read_output(self) -> str:
+        self.output.seek(0)
+        return self.output.read()
+
     def stop(self) -> str:
+        """Stop it as Ctrl-C would; everything it printed."""
         self.process.send_signal(signal.SIGINT)
         try:
-            output, _ = self.process.communicate(timeout=20)
+            self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
+        output = self.read_output()
+        self.output.close()
         return output

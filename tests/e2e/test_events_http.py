@@ -197,3 +197,14 @@ def test_a_rotated_out_key_is_honoured_until_its_grace_period_ends(
     clock.advance(3601)
     late = rotated.post("/v1/events", json={"events": [event("e2", "click", "c1", token)]}).json()
     assert [(r["reason"], r["field"]) for r in late["rejected"]] == [("key_retired", "decision_id")]
+
+
+def test_a_click_timed_before_its_impression_still_counts(api, store: Store, clock: Clock) -> None:
+    assert api.put("/v1/placements/hero", json=WEB_RULE).status_code == 201
+    token = decide(api, "c1", "hero")["decision_id"]
+    shown = event("e1", "impression", "c1", token, timestamp=_iso(clock.now + 5))
+    clicked = event("e2", "click", "c1", token, timestamp=_iso(clock.now + 2))  # another clock
+    assert api.post("/v1/events", json={"events": [shown]}).json()["accepted"] == 1
+    assert api.post("/v1/events", json={"events": [clicked]}).json()["accepted"] == 1
+    stats = arm_stats(store.url, "hero")
+    assert (stats["hello:n"], stats["hello:sum"]) == (1.0, 1.0)

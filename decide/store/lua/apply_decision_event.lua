@@ -1,5 +1,5 @@
 -- Apply one event to the arm of the decision it belongs to: trials at exposure, the first
--- reward inside the window. Idempotent by the decision's state, so retries and duplicates
+-- reward inside the window (which starts at the exposure, or at the reward if that is earlier). Idempotent by the decision's state, so retries and duplicates
 -- never count twice and sum <= n always holds.
 -- KEYS[1] decision state hash, KEYS[2] outcome log stream,
 -- KEYS[3..] arm statistics hashes to count in (segment, population, daily buckets)
@@ -46,7 +46,14 @@ if not exposed_at then
   expose(ARGV[3])
   exposed_at = ts
 end
-if ts < exposed_at or ts > exposed_at + tonumber(ARGV[5]) then return -1 end
+if ts < exposed_at then
+  -- A reward proves the content was shown by then: its exposure event was only applied first
+  -- (another client's clock, or a retried batch). The exposure moves back, so the outcome does
+  -- not depend on the order the two arrive in.
+  redis.call('HSET', KEYS[1], 'x', ARGV[3])
+  exposed_at = ts
+end
+if ts > exposed_at + tonumber(ARGV[5]) then return -1 end
 local value = tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'r', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[6])
