@@ -22,6 +22,9 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "status": "ready",
             "checks": {"store": True, "config_loaded": True},
             "config_version": 3,
+            "config_fresh": True,
+            "snapshot_age_s": 0.214,
+            "last_refresh_error": None,
         },
     },
     ("GET", "/openapi.json"): {

@@ -50,12 +50,13 @@ class _OutputNode(OutputNode):
         self.isolate = True
 
     def _isolated(self, text: str, context: RenderContext) -> str:
+        # Always, isolated or not: a value's own override or stray isolate would reorder the
+        # template's text around it (a link's text, a left-to-right subject alike).
+        text = _BIDI_CONTROLS_RE.sub("", text)
         # Empty output stays empty, so `default:` and blank checks behave as before.
-        if not text or not self.isolate or not reader_of(context).rtl:
+        if not text or not self.isolate or not reader_of(context).rtl or _URL_START_RE.match(text):
             return text
-        if _URL_START_RE.match(text):
-            return text
-        return f"{_FSI}{_BIDI_CONTROLS_RE.sub('', text)}{_PDI}"
+        return f"{_FSI}{text}{_PDI}"
 
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
         text = to_liquid_string(self.expression.evaluate(context), context.autoescape)

@@ -99,3 +99,11 @@ def test_bidi_controls_in_a_value_cannot_escape_its_isolate() -> None:
     rendered = _render({"first_name": "\u2069\u202eevil"})
     assert rendered is not None
     assert rendered["subject"].startswith("سلام \u2068evil\u2069")
+
+
+def test_bidi_controls_are_dropped_where_no_isolate_is_added() -> None:
+    # The link's text is not isolated (it follows a URL with no space), yet an override in
+    # the value must not reorder what follows it.
+    rendered = _render({"custom": {"plan": "\u202eevil\u2069"}})
+    assert rendered is not None
+    assert "\u202e" not in rendered["html"] and "\u2069" not in rendered["html"]
