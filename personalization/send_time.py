@@ -120,17 +120,19 @@ def next_allowed_time(now: datetime, tz: ZoneInfo, window: SendWindow) -> dateti
     """The earliest instant at or after ``now`` that the window allows, however far (a week at
     most): now, a whole hour, or the edge where the daily window or quiet hours end."""
     start = now.astimezone(UTC)
+    if window.allows(start.astimezone(tz)):
+        return start
     walls = [time(h) for h in range(24)] + [w for w in (window.earliest, window.quiet_end) if w]
     today = start.astimezone(tz).date()
-    options = [start] + [
-        _wall_instant(today + timedelta(days=d), wall, tz, earliest=False)
-        for d in range(9)
-        for wall in walls
-    ]
-    allowed = [t for t in options if t >= start and window.allows(t.astimezone(tz))]
-    if not allowed:
-        raise SendWindowError("the daily window lies entirely inside quiet hours")
-    return min(allowed)
+    # Day by day: every instant of a local day comes before the next day's, so the first day
+    # with an allowed time holds the earliest (one or two days' work, not nine).
+    for d in range(9):
+        options = [_wall_instant(today + timedelta(days=d), wall, tz, earliest=False)
+                   for wall in walls]  # fmt: skip
+        allowed = [t for t in options if t >= start and window.allows(t.astimezone(tz))]
+        if allowed:
+            return min(allowed)
+    raise SendWindowError("the daily window lies entirely inside quiet hours")
 
 
 @dataclass(frozen=True)
