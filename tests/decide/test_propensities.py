@@ -1,6 +1,6 @@
 """The logged propensity is the probability the service really drew with (IPS check).
 
-50,000 decisions through the service's decide path (everything but the HTTP framing) against
+20,000 decisions through the service's decide path (everything but the HTTP framing) against
 a real server, with learned, unequal weights recomputed every 50 decisions: for every arm k,
 mean(1{arm=k} / p_k) must be within 4 standard errors of 1.
 """
@@ -17,7 +17,7 @@ from decide.settings import Settings
 from decide.store import keys
 from tests.conftest import Clock, Store
 
-DECISIONS = 50_000
+DECISIONS = 20_000
 ARMS = ("a", "b", "c", "d")
 
 
