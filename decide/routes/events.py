@@ -19,7 +19,7 @@ from decide.contact_effects import (
     queue_contact_event,
     stage_thresholds,
 )
-from decide.errors import ApiError, invalid, unavailable
+from decide.errors import ApiError, Problem, invalid, unavailable
 from decide.events import Event, EventRules, Rejection, parse_event
 from decide.rate_limit import check_body_key
 from decide.responses import json_response
@@ -50,9 +50,8 @@ async def post_events(request: Request) -> Response:
         raise invalid(c.problems)
     assert isinstance(raw, list)
     if len(raw) > rt.settings.max_events:
-        raise ApiError(
-            413, "too_many_events", f"at most {rt.settings.max_events} events per request"
-        )
+        most = f"at most {rt.settings.max_events} events per request"
+        raise ApiError(413, "too_many_events", most, [Problem("events", most)])
     return json_response(await apply_events(rt, raw))
 
 
