@@ -75,6 +75,8 @@ def test_a_stored_document_that_does_not_compile_keeps_the_last_good_snapshot(
     assert body["config_version"] == good and "hero" in body["last_refresh_error"]
     after = decide(api, "c1", "hero", attributes={"first_name": "Ana"})
     assert after["message"] == before["message"] and after["degraded"] is False
+    listed = api.get("/v1/placements")  # the list still answers, with what is readable
+    assert listed.status_code == 200 and "note" in [p["key"] for p in listed.json()["placements"]]
     report(
         f"stored placement {stored[:20]!r}: still serving config version {good}; readyz 200 "
         f"with config_fresh=false, last_refresh_error={body['last_refresh_error']!r}"
