@@ -60,7 +60,10 @@ SNAPSHOT_LOADED_AT = Gauge(
     multiprocess_mode="livemin",
 )
 SNAPSHOT_REFRESH_FAILURES = Counter(
-    "decide_config_refresh_failures", "Config refreshes that could not reach the store"
+    "decide_config_refresh_failures",
+    "Config refreshes that failed: the store unreachable, or a stored config that does not "
+    "compile (the last good snapshot is kept)",
+    ["reason"],
 )
 
 
@@ -130,8 +133,8 @@ def snapshot_refreshed(loaded_at: float) -> None:
     SNAPSHOT_LOADED_AT.set(loaded_at)
 
 
-def snapshot_refresh_failed() -> None:
-    SNAPSHOT_REFRESH_FAILURES.inc()
+def snapshot_refresh_failed(reason: str = "store_unreachable") -> None:
+    SNAPSHOT_REFRESH_FAILURES.labels(reason).inc()
 
 
 def multiprocess_mode() -> bool:

@@ -178,6 +178,7 @@ class Runtime:
         metrics.snapshot_refreshed(self.snapshot_loaded_at)
 
     def _failed(self, why: str) -> None:
+        metrics.snapshot_refresh_failed("invalid_config")
         if why != self.refresh_error:
             log.error("%s; still serving config version %d", why, self.snapshot.version)
         self.refresh_error = why

@@ -75,6 +75,8 @@ def test_a_stored_document_that_does_not_compile_keeps_the_last_good_snapshot(
     assert body["config_version"] == good and "hero" in body["last_refresh_error"]
     after = decide(api, "c1", "hero", attributes={"first_name": "Ana"})
     assert after["message"] == before["message"] and after["degraded"] is False
+    metrics = api.get("/metrics").text
+    assert 'decide_config_refresh_failures_total{reason="invalid_config"}' in metrics
     listed = api.get("/v1/placements")  # the list still answers, with what is readable
     assert listed.status_code == 200 and "note" in [p["key"] for p in listed.json()["placements"]]
     report(
