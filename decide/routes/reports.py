@@ -26,6 +26,7 @@ from decide.routes.results import experiment_of
 from decide.routes.stats import stats_document
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.outcomes import DAY_S
 
 MAX_DAYS = 120
 DECISIONS_READ = 5_000  # newest decision-log entries a placement page reads, by default …
@@ -89,16 +90,15 @@ async def experiment_report(request: Request) -> Response:
     rt, experiment = experiment_of(request, "read")
     key, phase = experiment.key, experiment.spec.phase
     totals = totals_of(await rt.client.hgetall(keys.experiment_totals(key, phase)))
-    prefix = keys.experiment_daily(key, phase, 0)[: -len("0")]
-    found = [
-        k.decode()
-        async for k in rt.client.scan_iter(match=keys.glob_escape(prefix) + "*", count=500)
-    ]
-    days = sorted(int(k[len(prefix) :]) for k in found if k[len(prefix) :].isdigit())[-MAX_DAYS:]
+    # The last MAX_DAYS days by name, one pipeline: a SCAN would walk the whole keyspace.
+    today = int(rt.clock() // DAY_S)
+    window = range(today - MAX_DAYS + 1, today + 1)
     pipe = rt.client.pipeline(transaction=False)
-    for day in days:
+    for day in window:
         pipe.hgetall(keys.experiment_daily(key, phase, day))
-    daily = [totals_of(raw) for raw in await pipe.execute()]
+    found = [(day, raw) for day, raw in zip(window, await pipe.execute(), strict=True) if raw]
+    days = [day for day, _ in found]
+    daily = [totals_of(raw) for _, raw in found]
     timeline = []
     for i, day in enumerate(days):
         cumulative = analyse(experiment, add_totals(daily[: i + 1]))
