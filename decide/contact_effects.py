@@ -117,6 +117,8 @@ def feed_aggregates(batch: Batch, result: list[Any], event: Event) -> None:
     _, sent, engaged, delivered_on, engaged_on, touches = result
     language = event.decision.language if event.decision is not None else None
     histograms = [keys.POPULATION_SLOTS, *([keys.segment_slots(language)] if language else [])]
+    if language and (int(sent) >= 0 or int(engaged) >= 0):
+        batch.command("SADD", keys.SLOT_LANGUAGES, language)
     for key in histograms:
         if int(sent) >= 0:
             batch.command("HINCRBY", key, f"s{int(sent)}", 1)

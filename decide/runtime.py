@@ -195,16 +195,16 @@ class Runtime:
         """The population's channel and send-time engagement: priors, so a few seconds stale
         is fine; read in the background, never on a decision's path."""
         try:
-            slots, channels = await asyncio.gather(
+            slots, channels, spoken = await asyncio.gather(
                 self.client.hgetall(keys.POPULATION_SLOTS),
                 self.client.hgetall(keys.POPULATION_CHANNELS),
+                self.client.smembers(keys.SLOT_LANGUAGES),
             )
-            languages = {}
-            match = keys.glob_escape(keys.POPULATION_SLOTS) + ":*"
-            async for name in self.client.scan_iter(match=match, count=1000):
-                language = keys.parse_segment_slots(name.decode())
-                if language is not None:
-                    languages[language] = await self.client.hgetall(name)
+            names = sorted(language.decode() for language in spoken)
+            pipe = self.client.pipeline(transaction=False)
+            for language in names:
+                pipe.hgetall(keys.segment_slots(language))
+            languages = dict(zip(names, await pipe.execute(), strict=True)) if names else {}
         except (RedisError, OSError) as error:
             log.warning("population priors not refreshed: %s", error)
             return

@@ -135,9 +135,9 @@ def segment_slots(language: str) -> str:
     return f"{POPULATION_SLOTS}:{escape(language)}"
 
 
-def parse_segment_slots(name: str) -> str | None:
-    prefix = POPULATION_SLOTS + ":"
-    return unescape(name[len(prefix) :]) if name.startswith(prefix) else None
+# The languages that have a segment_slots histogram: read every few seconds by each worker,
+# so it is a set by name, never a SCAN of the keyspace.
+SLOT_LANGUAGES = "{pop}:slot_languages"
 
 
 # --- placements ----------------------------------------------------------------------------
