@@ -101,6 +101,8 @@ async def record(
         batch.command("HINCRBY", keys.arm_stats(placement.key, segment), f"{message}:decided", n)
         for (segment, message), n in decided.items()
     ]
+    segments = {keys.arm_stats(placement.key, segment) for segment, _ in decided}
+    counters.append(batch.command("SADD", keys.arm_stats_registry(placement.key), *segments))
     try:
         with metrics.store_call("decide_record"):
             results = await batch.execute(rt.pipeliner)

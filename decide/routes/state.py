@@ -69,12 +69,13 @@ async def import_state(request: Request) -> Response:
     if problems:
         raise invalid(problems, "state")
     existing = [counter.name for counter in await arm_stats_keys(rt.client, key)]
+    registry = keys.arm_stats_registry(key)
     pipe = rt.client.pipeline(transaction=True)
-    if existing:
-        pipe.delete(*existing)
+    pipe.delete(registry, *existing)
     for name, fields in writes.items():
         if fields:
             pipe.hset(name, mapping=fields)
+            pipe.sadd(registry, name)
     await pipe.execute()
     # The audit entry is a second write: on Redis Cluster one MULTI cannot span `{p:…}` and
     # `{cfg}`. Should it fail, the 503 asks for a retry, and importing the same export again

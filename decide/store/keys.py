@@ -159,6 +159,12 @@ def arm_stats_daily(placement: str, segment: str, day: int) -> str:
     return f"{placement_tag(placement)}:arms:{escape(segment)}:day{day}"
 
 
+def arm_stats_registry(placement: str) -> str:
+    """Set of the placement's arm-statistics key names (segments, days): read to list them
+    instead of a SCAN, which walks every key of the store. Outside the `:arms:` prefix."""
+    return f"{placement_tag(placement)}:counters"
+
+
 def parse_arm_stats(placement: str, name: str) -> tuple[str, int | None]:
     """(segment, epoch day or None) of a key made by arm_stats / arm_stats_daily. Segment
     values are escaped, so the first ':' after the prefix starts the daily suffix."""

@@ -22,11 +22,21 @@ class CounterKey:
 
 
 async def arm_stats_keys(client: aioredis.Redis, placement: str) -> list[CounterKey]:
-    """Every arm-statistics key of a placement (segments, population, daily buckets), by name.
-    They share the placement's hash tag, so on a cluster one node holds them all."""
-    match = keys.glob_escape(keys.arm_stats(placement, "")) + "*"
-    names = sorted([k.decode() async for k in client.scan_iter(match=match, count=1000)])
-    return [CounterKey(name, *keys.parse_arm_stats(placement, name)) for name in names]
+    """Every arm-statistics key of a placement that exists (segments, population, daily
+    buckets), from its registry set: no SCAN, whose cost grows with the whole store. Names of
+    expired daily buckets are dropped from the set on the way."""
+    registry = keys.arm_stats_registry(placement)
+    listed = {name.decode() for name in await client.smembers(registry)}
+    names = sorted(listed | {keys.arm_stats(placement, "")})
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.exists(name)
+    alive = [bool(n) for n in await pipe.execute()]
+    gone = [name for name, ok in zip(names, alive, strict=True) if not ok and name in listed]
+    if gone:
+        await client.srem(registry, *gone)
+    live = [name for name, ok in zip(names, alive, strict=True) if ok]
+    return [CounterKey(name, *keys.parse_arm_stats(placement, name)) for name in live]
 
 
 def count_outcome(
@@ -44,7 +54,8 @@ def count_outcome(
     return batch.script(
         "apply_decision_event",
         [keys.decision_state(decision.placement, decision.nonce),
-         keys.outcome_log(decision.placement), *counters],
+         keys.outcome_log(decision.placement), keys.arm_stats_registry(decision.placement),
+         *counters],
         [decision.message, kind, at, value, decision.reward_window_s,
          max(1, int(decision.expires_at - now)), kept, DAILY_TTL_S, log_cap, decision.nonce],
     )  # fmt: skip

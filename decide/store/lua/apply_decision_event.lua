@@ -1,11 +1,12 @@
 -- Apply one event to the arm of the decision it belongs to: trials at exposure, the first
 -- reward inside the window (which starts at the exposure, or at the reward if that is earlier). Idempotent by the decision's state, so retries and duplicates
 -- never count twice and sum <= n always holds.
--- KEYS[1] decision state hash, KEYS[2] outcome log stream,
--- KEYS[3..] arm statistics hashes to count in (segment, population, daily buckets)
+-- KEYS[1] decision state hash, KEYS[2] outcome log stream, KEYS[3] the set naming the
+-- placement's statistics hashes, KEYS[4..] arm statistics hashes to count in (segment,
+-- population, daily buckets)
 -- ARGV[1] arm, ARGV[2] kind ("exposure" | "reward"), ARGV[3] event time (epoch seconds),
 -- ARGV[4] reward value, ARGV[5] reward window (seconds), ARGV[6] state TTL (seconds),
--- ARGV[7] how many of KEYS[3..] are kept forever (the rest are daily buckets),
+-- ARGV[7] how many of KEYS[4..] are kept forever (the rest are daily buckets),
 -- ARGV[8] daily bucket TTL (seconds), ARGV[9] outcome log cap ("0": no log), ARGV[10] nonce
 -- Placements exposed "on_decide" send their exposure through here too, at decision time.
 -- Returns 1 when a counter changed, 0 when it was already applied, -1 when outside the window.
@@ -14,9 +15,10 @@ local kept = tonumber(ARGV[7])
 local exposed_at = tonumber(redis.call('HGET', KEYS[1], 'x'))
 
 local function count(field, amount)
-  for i = 3, #KEYS do
+  for i = 4, #KEYS do
     redis.call('HINCRBYFLOAT', KEYS[i], arm .. ':' .. field, amount)
-    if i > 2 + kept then redis.call('EXPIRE', KEYS[i], ARGV[8]) end
+    redis.call('SADD', KEYS[3], KEYS[i])
+    if i > 3 + kept then redis.call('EXPIRE', KEYS[i], ARGV[8]) end
   end
 end
 
