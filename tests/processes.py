@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -67,3 +69,16 @@ class Served:
         output = self.read_output()
         self.output.close()
         return output
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
+    """`decide serve` ready until the block ends; its output is printed if the block fails."""
+    served = Served(data_dir, *args, env=env)
+    try:
+        served.wait_ready()
+        yield served
+    except BaseException:
+        print(served.stop()[-4000:])
+        raise
+    served.stop()

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.processes import Served
+from tests.processes import Served, serving
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Without the background-networking flags Chromium dials Google's hosts at start.
@@ -72,9 +72,5 @@ def page(browser: object) -> Iterator[tuple[object, PageLog]]:
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`decide serve --demo` on a free port, with its own embedded Valkey."""
     data: Path = tmp_path_factory.mktemp("browser-demo")
-    server = Served(data, "--demo")
-    try:
-        server.wait_ready()
+    with serving(data, "--demo") as server:
         yield server
-    finally:
-        server.stop()

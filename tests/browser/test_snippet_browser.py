@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.processes import Served, free_port
+from tests.processes import Served, free_port, serving
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": "Bearer adm"}
@@ -36,14 +36,12 @@ PAGE = """<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>shop
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`decide serve --demo` with a public (browser) key and an admin key."""
-    server = Served(tmp_path_factory.mktemp("snippet"), "--demo",
-                    env={"DECIDE_API_KEYS": "pub:public;adm:admin",
-                         "DECIDE_CONTACT_TOKEN_SECRET": SECRET})  # fmt: skip
-    try:
-        server.wait_ready()
+    with serving(
+        tmp_path_factory.mktemp("snippet"),
+        "--demo",
+        env={"DECIDE_API_KEYS": "pub:public;adm:admin", "DECIDE_CONTACT_TOKEN_SECRET": SECRET},
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _open(page: Any, origin: str, src: str, attrs: str = "") -> None:

@@ -4,7 +4,6 @@ pytest run (a terminal-summary section), so CI logs show the numbers, passing or
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from decide.store.embedded import EmbeddedServer
-from tests.processes import Served
 
 MEASURED: list[tuple[str, str]] = []
 Report = Callable[[str], None]
@@ -48,16 +46,3 @@ def redis_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
     server.start()
     yield server
     server.stop()
-
-
-@contextlib.contextmanager
-def serving(data_dir: Path, *args: str, env: dict[str, str]) -> Iterator[Served]:
-    """`decide serve` until the block ends; its output is printed if the block fails."""
-    served = Served(data_dir, *args, env=env)
-    try:
-        served.wait_ready()
-        yield served
-    except BaseException:
-        print(served.stop()[-4000:])
-        raise
-    served.stop()

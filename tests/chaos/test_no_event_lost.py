@@ -25,8 +25,9 @@ import orjson
 import pytest
 
 from decide.store.embedded import EmbeddedServer
-from tests.chaos.conftest import Report, serving
+from tests.chaos.conftest import Report
 from tests.helpers import WEB_RULE, event
+from tests.processes import serving
 
 pytestmark = pytest.mark.slow
 CONTACTS = 200

@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from decide.store.embedded import EmbeddedServer
-from tests.chaos.conftest import Report, latency_summary, serving
+from tests.chaos.conftest import Report, latency_summary
 from tests.helpers import EMAIL_RULE, WEB_RULE, event
+from tests.processes import serving
 
 pytestmark = pytest.mark.slow
 OP_TIMEOUT_S = 1.5  # the store timeout of everything but a single decision's reads

@@ -13,19 +13,15 @@ import pytest
 import yaml
 
 from decide.config.files import demo_config_path
-from tests.processes import Served
+from tests.processes import Served, serving
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = Served(tmp_path_factory.mktemp("dry-run"), "--demo")
-    try:
-        server.wait_ready()
+    with serving(tmp_path_factory.mktemp("dry-run"), "--demo") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _decide(served: Served, *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import Served
+from tests.processes import Served, serving
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 README_URL = "http://127.0.0.1:8080"
@@ -61,12 +61,8 @@ def promises(language: str, text: str) -> list[str]:
 def fresh_server(tmp_path: Path) -> Iterator[Served]:
     # Nothing configured: the tutorial brings everything. The seed fixes the one random
     # draw the tutorial shows (Maryam's primary channel, by Thompson sampling).
-    server = Served(tmp_path / "data", env={"DECIDE_SEED": "7"})
-    try:
-        server.wait_ready()
+    with serving(tmp_path / "data", env={"DECIDE_SEED": "7"}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_the_tutorial_has_steps_and_promises() -> None:

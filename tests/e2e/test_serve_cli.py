@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from decide.config.files import demo_config_path
-from tests.processes import Served
+from tests.processes import Served, serving
 
 
 @pytest.fixture
@@ -23,12 +23,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def served(data_dir: Path) -> Iterator[Served]:
-    server = Served(data_dir, "--demo")
-    try:
-        server.wait_ready()
+    with serving(data_dir, "--demo") as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_demo_serves_and_keeps_variations_across_a_restart(data_dir: Path) -> None:
