@@ -29,21 +29,9 @@ import orjson
 import psutil
 import redis
 
+from loadtest.bench import HERO, HERO_TEST
 from loadtest.load import closed_loop, decide_server, http
 
-HERO = {
-    "channels": ["web"],
-    "policy": {"type": "experiment", "experiment": "hero_test"},
-    "messages": [
-        {"key": "a", "content": {"web": {"headline":
-            "Hi {{ contact.first_name | default: 'there' }} in {{ contact.city }}"}}},
-        {"key": "b", "content": {"web": {"headline":
-            "Welcome {{ contact.first_name | default: 'back' }}, {{ contact.city }}"}}},
-    ],
-}  # fmt: skip
-HERO_TEST = {"placement": "hero", "status": "running",
-             "variations": [{"key": "a", "message": "a"}, {"key": "b", "message": "b"}],
-             "metrics": {"primary": {"event": "click", "type": "binomial"}}}  # fmt: skip
 EVENTS_PER_BATCH = 100
 
 
