@@ -96,8 +96,7 @@ class _Reads:
 
     async def execute(self, batch: Batch) -> list[Any]:
         try:
-            async with asyncio.timeout_at(self.deadline):
-                return await batch.execute(self.target)
+            return await batch.execute(self.target, deadline=self.deadline)
         except TimeoutError as error:  # the pipeline goes on; its answer is not waited for
             raise RedisTimeout("the decision's read budget ran out") from error
 

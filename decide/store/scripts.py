@@ -57,9 +57,14 @@ class Batch:
         return len(self.ops) - 1
 
     async def execute(
-        self, target: aioredis.Redis | Pipeliner, then: tuple[Any, ...] = ()
+        self,
+        target: aioredis.Redis | Pipeliner,
+        then: tuple[Any, ...] = (),
+        deadline: float | None = None,
     ) -> list[Any]:
         """Results in order; a failed command's result is its exception (callers decide).
+        `deadline` (loop time, Pipeliner only): past it, TimeoutError — the round trip goes
+        on, its answer is no longer waited for.
 
         `then` (WAIT/WAITAOF) follows the batch on the same connection, and follows the
         retried scripts on theirs: each waits for its connection's writes, so together their
@@ -67,7 +72,11 @@ class Batch:
         self.waited = []
         if not self.ops:
             return []
-        run = target.run if isinstance(target, Pipeliner) else partial(_run, target)
+        run = (
+            partial(target.run, deadline=deadline)
+            if isinstance(target, Pipeliner)
+            else partial(_run, target)
+        )
         client = target.client if isinstance(target, Pipeliner) else target
         tail = [(str(then[0]), then[1:])] if then else []
         results = await run([*self.ops, *tail])
@@ -96,19 +105,22 @@ Ops = Sequence[tuple[str, tuple[Any, ...]]]
 class Pipeliner:
     """Sends the batches of all requests that reach the store in the same event-loop pass as
     one pipeline: a round trip and a pipeline's Python overhead shared by every concurrent
-    request, instead of paid by each (DESIGN.md's auto-pipelining)."""
+    request, instead of paid by each (DESIGN.md's auto-pipelining).
+
+    A batch may carry a deadline: one timer per round trip (not one per request) fails the
+    batches whose deadline passed with TimeoutError while the round trip goes on."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self._pending: list[tuple[Ops, asyncio.Future[list[Any]]]] = []
+        self._pending: list[_Waiter] = []
         self._flushing: set[asyncio.Task[None]] = set()
 
-    async def run(self, ops: Ops) -> list[Any]:
+    async def run(self, ops: Ops, deadline: float | None = None) -> list[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)
-        self._pending.append((ops, future))
+        self._pending.append(_Waiter(ops, future, deadline))
         return await future
 
     def _flush(self) -> None:
@@ -117,18 +129,60 @@ class Pipeliner:
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 
-    async def _send(self, batch: list[tuple[Ops, asyncio.Future[list[Any]]]]) -> None:
+    async def _send(self, batch: list[_Waiter]) -> None:
+        timer = _expire_at_deadlines(batch)
         try:
-            results = await _run(self.client, [op for ops, _ in batch for op in ops])
+            results = await _run(self.client, [op for w in batch for op in w.ops])
         except BaseException as error:  # every waiter learns what happened, then it propagates
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            for w in batch:
+                if not w.future.done():
+                    w.future.set_exception(error)
             if not isinstance(error, Exception):
                 raise
             return
+        finally:
+            if timer is not None:
+                timer.cancel()
         start = 0
-        for ops, future in batch:
-            if not future.done():
-                future.set_result(results[start : start + len(ops)])
-            start += len(ops)
+        for w in batch:
+            if not w.future.done():
+                w.future.set_result(results[start : start + len(w.ops)])
+            start += len(w.ops)
+
+
+@dataclass(slots=True)
+class _Waiter:
+    ops: Ops
+    future: asyncio.Future[list[Any]]
+    deadline: float | None
+
+
+class _Timer:
+    handle: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+
+def _expire_at_deadlines(batch: list[_Waiter]) -> _Timer | None:
+    """One timer at the earliest deadline; when it fires it fails every waiter past its own
+    and re-arms for the next."""
+    if all(w.deadline is None for w in batch):
+        return None
+    loop = asyncio.get_running_loop()
+    timer = _Timer()
+
+    def fire() -> None:
+        now, later = loop.time(), []
+        for w in batch:
+            if w.deadline is None or w.future.done():
+                continue
+            if w.deadline <= now:
+                w.future.set_exception(TimeoutError())
+            else:
+                later.append(w.deadline)
+        timer.handle = loop.call_at(min(later), fire) if later else None
+
+    timer.handle = loop.call_at(min(w.deadline for w in batch if w.deadline is not None), fire)
+    return timer
