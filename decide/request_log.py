@@ -7,6 +7,7 @@ template, not the path, so no contact id reaches a log line or a metric label.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -115,13 +116,43 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+class PassBatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Formats each record at once but writes the lines of one event-loop pass together: one
+    write per pass instead of a syscall per request line (outside a loop: at once)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._lines.append(line)
+        if len(self._lines) > 1:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+        except RuntimeError:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._lines = self._lines, []
+            if lines:
+                self.stream.write("\n".join(lines) + "\n")
+            self.stream.flush()
+
+
 def configure_logging(log_format: str, access_log: bool = True) -> None:
     """The service's loggers (`decide`, `decide.access`) to stderr, as JSON lines or text.
     Called by each worker; uvicorn configures only its own loggers."""
     # No line shows the process, thread or task: not looking them up saves ~5 µs a record.
     logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     logging.getLogger("decide.access").setLevel(logging.INFO if access_log else logging.WARNING)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = PassBatchedHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

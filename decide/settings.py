@@ -76,7 +76,7 @@ class Settings:
     priors_refresh_s: float = 10.0  # population priors for channels and send times
     contact_token_secret: bytes | None = None  # HMAC key of contact_tokens (public keys)
     log_format: str = "json"  # json: one JSON object per line; text: for a terminal
-    access_log: bool = True  # one line per request (~14 µs each)
+    access_log: bool = True  # one line per request (~6 µs each, written once per loop pass)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
