@@ -105,6 +105,8 @@ class _Template:
     template: BoundTemplate
     # HTML with Liquid markup; static HTML was fully URL-checked at compile time.
     scrub_urls: bool
+    # The output when the source holds no Liquid markup: served without a render context.
+    static: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,8 +218,11 @@ class _Compiler:
         if found:
             return None
         mark_isolation(_walk(template), source, as_html=as_html)
-        scrub = as_html and ("{{" in source or "{%" in source)
-        return _Template(path, template, scrub)
+        markup = "{{" in source or "{%" in source
+        # Without markup the output never depends on data: render it once, here (Liquid's
+        # own rendering, so e.g. its newline handling is kept).
+        static = None if markup else template.render()
+        return _Template(path, template, as_html and markup, static)
 
     def compile_field(self, name: str, value: object, path: str) -> _Field | None:
         as_html = is_html_field(name)
@@ -342,6 +347,8 @@ def channel_locale(compiled: CompiledContent, channel: str, *, locale: str | Non
 
 
 def _render(compiled: _Template, data: Mapping[str, Any], reader: Reader) -> str:
+    if compiled.static is not None:
+        return compiled.static
     template = compiled.template
     buffer = LimitedStringIO(limit=MAX_OUTPUT_BYTES)  # Liquid only bounds its own buffers
     try:

@@ -107,3 +107,22 @@ def test_bidi_controls_are_dropped_where_no_isolate_is_added() -> None:
     rendered = _render({"custom": {"plan": "\u202eevil\u2069"}})
     assert rendered is not None
     assert "\u202e" not in rendered["html"] and "\u2069" not in rendered["html"]
+
+
+markupless = (
+    st.lists(st.sampled_from([*"ab {}%-<>&\"'\n\r\u2067\u2069", "علی", "&amp;", "{ {", "%}"]))
+    .map("".join)
+    .filter(lambda s: "{{" not in s and "{%" not in s)
+)
+
+
+@FAST
+@given(source=markupless)
+def test_text_without_markup_renders_exactly_as_liquid_renders_it(source: str) -> None:
+    """Such fields skip Liquid at render time: that must not change a single character."""
+    compiled = compile_content({"sms": {"text": source}}, path="c", context_fields=[])
+    liquid = compiled.channels["sms"].fields[0].plain
+    assert liquid is not None and liquid.static is not None
+    rendered = render_channel(compiled, "sms", locale="fa", data={"contact": {}, "behaviour": {}})
+    assert rendered["text"] == liquid.static == liquid.template.render()
+    assert rendered["text"].replace("\n", "") == source.replace("\r", "").replace("\n", "")
