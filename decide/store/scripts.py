@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -11,7 +12,8 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.exceptions import DataError, NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 Arg = str | int | float | bytes
 
@@ -93,10 +95,73 @@ class Batch:
 
 
 async def _run(client: aioredis.Redis, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-    pipe = client.pipeline(transaction=False)
+    if type(client) is aioredis.Redis:
+        return await _run_on_connection(client, ops)
+    pipe = client.pipeline(transaction=False)  # a cluster: redis-py routes by slot
     for name, args in ops:
         pipe.execute_command(name.upper(), *args)
     return list(await pipe.execute(raise_on_error=False))
+
+
+async def _run_on_connection(
+    client: aioredis.Redis, ops: Sequence[tuple[str, tuple[Any, ...]]]
+) -> list[Any]:
+    """What `pipeline(transaction=False).execute(raise_on_error=False)` does, at a fraction of
+    its per-command cost (the hot path's largest share of CPU in a profile): the commands are
+    packed into one buffer here, and the replies read under one timer for the round trip
+    rather than a timer per reply. The same connection pool, retry (once, on a connection
+    that died), reply callbacks and per-command errors."""
+    names = [name.upper() for name, _ in ops]
+    packed = pack_commands(names, ops)
+    callbacks = client.response_callbacks
+    pool = client.connection_pool
+    conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+
+    async def exchange() -> list[Any]:
+        await conn.send_packed_command(packed, check_health=False)
+        results: list[Any] = []
+        async with asyncio.timeout(conn.socket_timeout):
+            for name in names:
+                try:
+                    reply = await conn.read_response(timeout=math.inf)
+                except ResponseError as error:
+                    results.append(error)
+                    continue
+                callback = callbacks.get(name)
+                results.append(reply if callback is None else callback(reply))
+        return results
+
+    async def failed(error: Exception) -> None:
+        await conn.disconnect()
+
+    try:
+        results: list[Any] = await conn.retry.call_with_retry(exchange, failed)
+        return results
+    except TimeoutError as error:
+        raise RedisTimeoutError("Timeout reading from the store") from error
+    finally:
+        await pool.release(conn)
+
+
+def pack_commands(names: Sequence[str], ops: Sequence[tuple[str, tuple[Any, ...]]]) -> bytes:
+    """RESP arrays of bulk strings, encoded as redis-py's Encoder does (bytes as they are, str
+    as UTF-8, int and float by repr, anything else refused)."""
+    out: list[bytes] = []
+    for name, (_, args) in zip(names, ops, strict=True):
+        out.append(b"*%d\r\n$%d\r\n%s\r\n" % (len(args) + 1, len(name), name.encode()))
+        for arg in args:
+            if isinstance(arg, str):
+                data = arg.encode()
+            elif isinstance(arg, bytes):
+                data = arg
+            elif isinstance(arg, (int, float)) and not isinstance(arg, bool):
+                data = repr(arg).encode()
+            elif isinstance(arg, (bytearray, memoryview)):
+                data = bytes(arg)
+            else:
+                raise DataError(f"Invalid input of type: {type(arg).__name__!r}")
+            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
 
 
 Ops = Sequence[tuple[str, tuple[Any, ...]]]

@@ -1,13 +1,17 @@
-"""The auto-pipeline's deadlines: a request past its own deadline stops waiting, the others in
-the same round trip get their answers (against a real server: BLPOP holds the round trip)."""
+"""How the hot path talks to the store, against a real server: the auto-pipeline's deadlines
+(a request past its own stops waiting, the others in the round trip get their answers; BLPOP
+holds the round trip), and the pipeline runner that packs and reads replies itself."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
+from redis._parsers.encoders import Encoder
+from redis.exceptions import DataError, NoScriptError, ResponseError
 
-from decide.store.scripts import Pipeliner
+from decide.store.scripts import Pipeliner, _run, pack_commands
 from tests.conftest import Store
 
 
@@ -65,3 +69,71 @@ def test_without_deadlines_each_batch_gets_its_own_answers(store: Store) -> None
             await client.aclose()
 
     assert asyncio.run(scenario()) == [[True, b"1"], [1]]
+
+
+OPS: list[tuple[str, tuple[object, ...]]] = [
+    ("set", ("run-test:s", "سلام")),
+    ("get", ("run-test:s",)),
+    ("hset", ("run-test:h", "a", 1, "b", 2.5, "c", b"\x00\xff")),
+    ("hgetall", ("run-test:h",)),
+    ("hincrbyfloat", ("run-test:h", "b", 0.25)),
+    ("zadd", ("run-test:z", 1.5, "m1", 2, "m2")),
+    ("zrange", ("run-test:z", 0, -1, "WITHSCORES")),
+    ("expire", ("run-test:z", 60)),
+    ("incr", ("run-test:s",)),  # an error reply, in its place
+    ("evalsha", ("0" * 40, 0)),  # NOSCRIPT
+    ("eval", ("return {1, 'x', {2}}", 0)),
+    ("del", ("run-test:s", "run-test:h", "run-test:z")),
+]
+
+
+def test_the_connection_runner_answers_as_redis_py_pipelines_do(store: Store) -> None:
+    """The hot path packs and reads its pipelines itself: same replies, callbacks and
+    per-command errors as redis-py's own pipeline on the same commands."""
+
+    async def both() -> tuple[list[object], list[object]]:
+        client = aioredis.Redis.from_url(store.url)
+        try:
+            ours = await _run(client, OPS)
+            pipe = client.pipeline(transaction=False)
+            for name, args in OPS:
+                pipe.execute_command(name.upper(), *args)
+            theirs = list(await pipe.execute(raise_on_error=False))
+            return ours, theirs
+        finally:
+            await client.aclose()
+
+    ours, theirs = asyncio.run(both())
+    assert [type(r) for r in ours] == [type(r) for r in theirs]
+    assert isinstance(ours[8], ResponseError) and isinstance(ours[9], NoScriptError)
+    plain = [r for r in ours if not isinstance(r, Exception)]
+    assert plain == [r for r in theirs if not isinstance(r, Exception)]
+    assert ours[3] == {b"a": b"1", b"b": b"2.5", b"c": b"\x00\xff"}
+
+
+def test_arguments_are_encoded_as_redis_py_encodes_them() -> None:
+    ops = [("HSET", ("k", "f", 1, 2.5, b"\xff", "ی", 10**20, 1e-7))]
+    packed = pack_commands(["HSET"], ops)
+    encoder = Encoder("utf-8", "strict", False)
+    expected = b"".join(
+        b"$%d\r\n%s\r\n" % (len(p), p) for p in (b"HSET", *map(encoder.encode, ops[0][1]))
+    )
+    assert packed == b"*9\r\n" + expected
+    for bad in (True, None, [1]):
+        with pytest.raises(DataError):
+            pack_commands(["SET"], [("SET", ("k", bad))])
+
+
+def test_a_connection_the_server_closed_is_replaced_once(store: Store) -> None:
+    async def scenario() -> list[object]:
+        client = aioredis.Redis.from_url(store.url)
+        try:
+            await _run(client, [("CLIENT", ("SETNAME", "runner-test"))])
+            killer = aioredis.Redis.from_url(store.url)
+            await killer.execute_command("CLIENT", "KILL", "SKIPME", "yes")
+            await killer.aclose()
+            return await _run(client, [("PING", ()), ("ECHO", ("again",))])
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == [True, b"again"]
