@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -126,11 +127,27 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     )
 
 
+def _settle_heap() -> None:
+    """Everything built at startup (modules, config snapshot, compiled templates) lives as
+    long as the worker: freezing it keeps the collector from re-scanning ~100k objects in
+    every full collection — 36 ms pauses every ~2,000 decisions, the p99 of a busy worker.
+    A larger young generation makes the per-request garbage cheaper to collect (measured
+    with loadtest/app_cpu.py: GC 30 -> 5 µs a decision). Config snapshots built later are
+    collected as usual."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def create_app(
     settings: Settings | None = None,
     redis_url: str | None = None,
     clock: Callable[[], float] | None = None,
+    *,
+    settle_heap: bool = False,
 ) -> Starlette:
+    """`settle_heap`: tune the garbage collector for a long-lived worker process (not for tests,
+    which build many apps in one process: frozen objects are never collected)."""
     settings = settings or Settings.from_env()
     url = redis_url or settings.redis_url
     if url is None:
@@ -141,6 +158,8 @@ def create_app(
         runtime = Runtime(settings, url, clock) if clock else Runtime(settings, url)
         app.state.runtime = runtime
         await runtime.start()
+        if settle_heap:
+            _settle_heap()
         checks = asyncio.create_task(auto_winner.run_forever(runtime, settings.winner_tick_s))
         try:
             yield
@@ -178,4 +197,4 @@ def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory decide.app:app_from_env` (each worker calls it)."""
     settings = Settings.from_env()
     configure_logging(settings.log_format, settings.access_log)
-    return create_app(settings)
+    return create_app(settings, settle_heap=True)
