@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 
@@ -58,6 +59,7 @@ def _truncations(tag: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)  # per render, twice, on a handful of distinct locales
 def locale_chain(requested: str | None, default: str) -> tuple[str, ...]:
     """Return the lookup order for `requested`, most specific first, ending with `default`.
 
