@@ -119,6 +119,11 @@ def count_decisions(placement: str, pending: Sequence[Pending]) -> None:
             child(DEGRADED, placement, "not_recorded").inc()
 
 
+def not_recorded(placement: str, decisions: int) -> None:
+    """Decisions answered before their write failed (see recording.record)."""
+    child(DEGRADED, placement, "not_recorded").inc(decisions)
+
+
 def count_events(accepted: int, duplicate: int, rejected: Iterable[str]) -> None:
     if accepted:
         child(EVENTS, "accepted").inc(accepted)

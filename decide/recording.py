@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -77,10 +79,19 @@ async def reserve_caps(
 
 
 async def record(
-    rt: Runtime, placement: Placement, experiment: Experiment | None, pending: list[Pending]
-) -> None:
+    rt: Runtime, placement: Placement, experiment: Experiment | None, pending: list[Pending],
+    confirm: bool = True,
+) -> None:  # fmt: skip
     """One pipelined write for every decision made; a decision the store did not take is
-    answered, but marked degraded."""
+    answered, but marked degraded.
+
+    `confirm=False` (a single decision): wait until the write is on the wire, not for its
+    answer. The store acknowledges a write only after its fsync (`appendfsync always`), about
+    a millisecond on its own that a visitor would wait for; a decision is not an event the
+    caller must be told was stored. The write still precedes the answer, so the caller's next
+    request (an impression, a decision for the same contact) reaches the store after it. A
+    failure seen only after sending is logged and counted (`decide_degraded_decisions_total`,
+    `not_recorded`), not told to the caller."""
     batch = Batch(rt.scripts)
     spans: list[tuple[Pending, int, int]] = []
     decided: dict[tuple[str, str], int] = {}  # (segment, message) -> decisions: one HINCRBY each
@@ -103,17 +114,41 @@ async def record(
     ]
     segments = {keys.arm_stats(placement.key, segment) for segment, _ in decided}
     counters.append(batch.command("SADD", keys.arm_stats_registry(placement.key), *segments))
+    sent = None if confirm else asyncio.get_running_loop().create_future()
+    written = asyncio.ensure_future(_write(rt, batch, placement.key, counters, spans, sent))
+    if sent is not None:
+        rt.track_write(written)
+        with contextlib.suppress(RedisError, OSError):
+            await sent
+            return
+    await written  # confirming, or not even sent: _write marks the decisions as not recorded
+
+
+async def _write(
+    rt: Runtime, batch: Batch, placement: str, counters: list[int],
+    spans: list[tuple[Pending, int, int]], sent: asyncio.Future[None] | None,
+) -> None:  # fmt: skip
     try:
         with metrics.store_call("decide_record"):
-            results = await batch.execute(rt.pipeliner)
-    except (RedisError, OSError) as error:
-        log.warning("decisions not recorded: %s", error)
-        results = [error] * len(batch.ops)
+            results = await batch.execute(rt.pipeliner, sent=sent)
+    except (RedisError, OSError) as failure:
+        results = [failure] * len(batch.ops)
     shared_failed = any(isinstance(results[i], Exception) for i in counters)
-    for p, start, end in spans:
-        if shared_failed or any(isinstance(r, Exception) for r in results[start:end]):
-            p.reasons.append("store: the decision was not recorded")
-            p.recorded = False
+    failed = [
+        p for p, start, end in spans
+        if shared_failed or any(isinstance(r, Exception) for r in results[start:end])
+    ]  # fmt: skip
+    if not failed:
+        return
+    first = next(r for r in results if isinstance(r, Exception))
+    log.warning("%d decisions of %s not recorded: %s", len(failed), placement, first)
+    answered = sent is not None and sent.done() and sent.exception() is None
+    if answered:  # the callers have their answers already: counted here instead
+        metrics.not_recorded(placement, len(failed))
+        return
+    for p in failed:
+        p.reasons.append("store: the decision was not recorded")
+        p.recorded = False
 
 
 def _queue_record(

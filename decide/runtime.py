@@ -72,6 +72,7 @@ class Runtime:
         self.weights = WeightsCache()
         self._estimating: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writes: set[asyncio.Future[None]] = set()  # decisions' writes not yet answered
         self._store_down_logged = False
         self.priors = Priors()
         self._priors_at = float("-inf")
@@ -113,8 +114,15 @@ class Runtime:
         await self.refresh_priors()
         self._refresher = asyncio.create_task(self._refresh_forever())
 
+    def track_write(self, write: asyncio.Future[None]) -> None:
+        """A write whose answer nobody waits for: finished, not dropped, at shutdown."""
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+
     async def stop(self) -> None:
         self._stopping = True
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         if self._refresher is not None:

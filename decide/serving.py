@@ -36,10 +36,11 @@ from personalization.triggers import trigger_fires
 
 async def serve(
     rt: Runtime, placement_key: str, reqs: Sequence[decisions.DecideRequest],
-    budget_s: float | None = None,
+    budget_s: float | None = None, confirm_writes: bool = True,
 ) -> list[Result]:  # fmt: skip
     """`budget_s`: how long the reads may take in all (a single decision's Redis timeout);
-    past it the decision is served degraded. None: the store's own timeout (batches)."""
+    past it the decision is served degraded. None: the store's own timeout (batches).
+    `confirm_writes=False`: answer once the record is sent, not stored (recording.record)."""
     snapshot = rt.snapshot
     placement = snapshot.placements.get(placement_key)
     if placement is None:
@@ -60,7 +61,7 @@ async def serve(
         _choose(rt, snapshot, placement, experiment, p)
         _render(p)
     await reserve_caps(rt, snapshot, placement, live)
-    await record(rt, placement, experiment, live)
+    await record(rt, placement, experiment, live, confirm_writes)
     metrics.count_decisions(placement.key, live)
     return [
         p.error if p.error is not None else answer(rt, placement, p) async for p in each(pending)

@@ -54,7 +54,9 @@ async def decide_one(rt: Runtime, body: Any, caller: Caller = SERVER) -> dict[st
         token = _field(body, "contact_token")
         trusted = contact_token_valid(rt.settings.contact_token_secret, req.contact_id, token)
         req = replace(req, stored_profile=trusted)
-    (result,) = await serve(rt, req.placement, [req], rt.settings.redis_timeout_s)
+    (result,) = await serve(
+        rt, req.placement, [req], rt.settings.redis_timeout_s, confirm_writes=False
+    )
     if isinstance(result, ApiError):
         raise result
     return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from importlib import resources
@@ -63,10 +63,12 @@ class Batch:
         target: aioredis.Redis | Pipeliner,
         then: tuple[Any, ...] = (),
         deadline: float | None = None,
+        sent: asyncio.Future[None] | None = None,
     ) -> list[Any]:
         """Results in order; a failed command's result is its exception (callers decide).
         `deadline` (loop time, Pipeliner only): past it, TimeoutError — the round trip goes
-        on, its answer is no longer waited for.
+        on, its answer is no longer waited for. `sent` is resolved once the commands are on
+        the wire (with a cluster client, once answered), or fails with the send's error.
 
         `then` (WAIT/WAITAOF) follows the batch on the same connection, and follows the
         retried scripts on theirs: each waits for its connection's writes, so together their
@@ -75,13 +77,18 @@ class Batch:
         if not self.ops:
             return []
         run = (
-            partial(target.run, deadline=deadline)
+            partial(target.run, deadline=deadline, sent=sent)
             if isinstance(target, Pipeliner)
-            else partial(_run, target)
+            else partial(_run, target, on_sent=None if sent is None else partial(_resolve, sent))
         )
         client = target.client if isinstance(target, Pipeliner) else target
         tail = [(str(then[0]), then[1:])] if then else []
-        results = await run([*self.ops, *tail])
+        try:
+            results = await run([*self.ops, *tail])
+        except BaseException as error:
+            if sent is not None and not sent.done():
+                sent.set_exception(error)
+            raise
         self.waited += results[len(self.ops) :]
         results = results[: len(self.ops)]
         missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
@@ -94,17 +101,32 @@ class Batch:
         return results
 
 
-async def _run(client: aioredis.Redis, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _run(
+    client: aioredis.Redis,
+    ops: Sequence[tuple[str, tuple[Any, ...]]],
+    on_sent: Callable[[], None] | None = None,
+) -> list[Any]:
+    """One pipelined round trip; `on_sent` is called once the commands are written."""
     if type(client) is aioredis.Redis:
-        return await _run_on_connection(client, ops)
+        return await _run_on_connection(client, ops, on_sent)
     pipe = client.pipeline(transaction=False)  # a cluster: redis-py routes by slot
     for name, args in ops:
         pipe.execute_command(name.upper(), *args)
-    return list(await pipe.execute(raise_on_error=False))
+    results = list(await pipe.execute(raise_on_error=False))
+    if on_sent is not None:  # redis-py does not say when it wrote: now, at the latest
+        on_sent()
+    return results
 
 
 async def _run_on_connection(
-    client: aioredis.Redis, ops: Sequence[tuple[str, tuple[Any, ...]]]
+    client: aioredis.Redis,
+    ops: Sequence[tuple[str, tuple[Any, ...]]],
+    on_sent: Callable[[], None] | None = None,
 ) -> list[Any]:
     """What `pipeline(transaction=False).execute(raise_on_error=False)` does, at a fraction of
     its per-command cost (the hot path's largest share of CPU in a profile): the commands are
@@ -119,6 +141,8 @@ async def _run_on_connection(
 
     async def exchange() -> list[Any]:
         await conn.send_packed_command(packed, check_health=False)
+        if on_sent is not None:
+            on_sent()
         results: list[Any] = []
         async with asyncio.timeout(conn.socket_timeout):
             for name in names:
@@ -173,19 +197,22 @@ class Pipeliner:
     request, instead of paid by each (DESIGN.md's auto-pipelining).
 
     A batch may carry a deadline: one timer per round trip (not one per request) fails the
-    batches whose deadline passed with TimeoutError while the round trip goes on."""
+    batches whose deadline passed with TimeoutError while the round trip goes on. It may also
+    carry a `sent` future, resolved when its commands are on the wire."""
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
         self._pending: list[_Waiter] = []
         self._flushing: set[asyncio.Task[None]] = set()
 
-    async def run(self, ops: Ops, deadline: float | None = None) -> list[Any]:
+    async def run(
+        self, ops: Ops, deadline: float | None = None, sent: asyncio.Future[None] | None = None
+    ) -> list[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush)
-        self._pending.append(_Waiter(ops, future, deadline))
+        self._pending.append(_Waiter(ops, future, deadline, sent))
         return await future
 
     def _flush(self) -> None:
@@ -196,8 +223,14 @@ class Pipeliner:
 
     async def _send(self, batch: list[_Waiter]) -> None:
         timer = _expire_at_deadlines(batch)
+
+        def on_sent() -> None:
+            for w in batch:
+                if w.sent is not None:
+                    _resolve(w.sent)
+
         try:
-            results = await _run(self.client, [op for w in batch for op in w.ops])
+            results = await _run(self.client, [op for w in batch for op in w.ops], on_sent)
         except BaseException as error:  # every waiter learns what happened, then it propagates
             for w in batch:
                 if not w.future.done():
@@ -220,6 +253,7 @@ class _Waiter:
     ops: Ops
     future: asyncio.Future[list[Any]]
     deadline: float | None
+    sent: asyncio.Future[None] | None = None
 
 
 class _Timer:

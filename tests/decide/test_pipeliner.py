@@ -9,9 +9,9 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 from redis._parsers.encoders import Encoder
-from redis.exceptions import DataError, NoScriptError, ResponseError
+from redis.exceptions import ConnectionError, DataError, NoScriptError, ResponseError
 
-from decide.store.scripts import Pipeliner, _run, pack_commands
+from decide.store.scripts import Batch, Pipeliner, Scripts, _run, pack_commands
 from tests.conftest import Store
 
 
@@ -137,3 +137,43 @@ def test_a_connection_the_server_closed_is_replaced_once(store: Store) -> None:
             await client.aclose()
 
     assert asyncio.run(scenario()) == [True, b"again"]
+
+
+def test_sent_resolves_when_the_commands_are_written_not_when_answered(store: Store) -> None:
+    """What a single decision waits for before answering: its write on the wire."""
+
+    async def scenario() -> tuple[float, float]:
+        client = aioredis.Redis.from_url(store.url)
+        try:
+            pipeliner = Pipeliner(client)
+            loop = asyncio.get_running_loop()
+            sent: asyncio.Future[None] = loop.create_future()
+            start = loop.time()
+            batch = Batch(Scripts())
+            batch.command("BLPOP", "pipeliner-test-empty", 0.3)  # answered after 0.3 s
+            answered = asyncio.ensure_future(batch.execute(pipeliner, sent=sent))
+            await sent
+            on_wire = loop.time() - start
+            assert await answered == [None]
+            return on_wire, loop.time() - start
+        finally:
+            await client.aclose()
+
+    on_wire, answered = asyncio.run(scenario())
+    assert on_wire < 0.2 <= 0.28 <= answered, (on_wire, answered)
+
+
+def test_sent_fails_with_the_send(store: Store) -> None:
+    async def scenario() -> BaseException | None:
+        client = aioredis.Redis.from_url("redis://127.0.0.1:1")  # nothing listens there
+        try:
+            sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            batch = Batch(Scripts())
+            batch.command("PING")
+            with pytest.raises(ConnectionError):
+                await batch.execute(Pipeliner(client), sent=sent)
+            return sent.exception()
+        finally:
+            await client.aclose()
+
+    assert isinstance(asyncio.run(scenario()), ConnectionError)
