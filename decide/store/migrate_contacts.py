@@ -108,15 +108,16 @@ async def migrate_contact(client: aioredis.Redis, contact_id: str, half_life_s: 
         for _ in range(20):
             try:
                 await pipe.watch(state_key, *old)
-                if not await pipe.exists(*old):
-                    await pipe.reset()
-                    return False
                 beh, slots, sends, pending, sd, touches = old
-                theirs = legacy_state(
+                parts = (
                     await pipe.hgetall(beh), await pipe.get(slots),
                     await pipe.zrange(sends, 0, -1, withscores=True), await pipe.hgetall(pending),
                     await pipe.hgetall(sd), await pipe.lrange(touches, 0, -1),
                 )  # fmt: skip
+                if not any(parts):
+                    await pipe.reset()
+                    return False
+                theirs = legacy_state(*parts)
                 ours = contact_codec.decode(await pipe.hgetall(state_key))
                 fields = contact_codec.encode(merge_states(ours, theirs, half_life_s))
                 pipe.multi()

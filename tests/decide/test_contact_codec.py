@@ -39,8 +39,9 @@ def test_slots_round_trip_sparsely(dense: bytes) -> None:
 
 @st.composite
 def entries(draw: st.DrawFn) -> Entry:
-    flags = draw(st.sampled_from([CAP, TOUCH, CAP | TOUCH, LIVE | CAP | PENDING,
-                                  LIVE | COUNTED, LIVE | COUNTED | ENGAGED | TOUCH | CAP]))  # fmt: skip
+    kinds = [CAP, TOUCH, CAP | TOUCH, LIVE | CAP | PENDING, LIVE | COUNTED,
+             LIVE | COUNTED | ENGAGED | TOUCH | CAP]  # fmt: skip
+    flags = draw(st.sampled_from(kinds))
     send_at = 0 if flags == TOUCH else draw(times)
     touch_at = draw(st.one_of(times, st.integers(-40_000, 40_000).map(lambda d: send_at + d)))
     live = bool(flags & LIVE)

@@ -30,7 +30,7 @@ def event(kind: str, d: Decision | None = None, **props: object) -> Event:
 def test_only_messages_to_a_person_teach_channel_and_send_time() -> None:
     email = args_of(event("click", decision("email")))
     assert (email[22], email[6], email[7], email[8]) == ("e", "engage", 72, 1)
-    assert email[9] == nonce_key("nonce1") and len(email[9]) == 6
+    assert email[9] == nonce_key("nonce1") and len(email[9]) == 9
     web = args_of(event("click", decision("web")))
     assert (web[7], web[8]) == (-1, 0)  # a banner click: no per-send state, no slot
     in_app = args_of(event("click", decision("in_app")))

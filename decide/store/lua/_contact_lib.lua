@@ -20,12 +20,16 @@ local function blob_get(h, part)
 end
 
 local function blob_set(h, part, data, had)
-  local n = 0
+  local args, n = {}, 0
   for start = 1, #data, CHUNK do
-    redis.call('HSET', h, part .. n, string.sub(data, start, start + CHUNK - 1))
+    args[#args + 1] = part .. n
+    args[#args + 1] = string.sub(data, start, start + CHUNK - 1)
     n = n + 1
   end
-  for i = n, had - 1 do redis.call('HDEL', h, part .. i) end
+  if n > 0 then redis.call('HSET', h, unpack(args)) end
+  local stale = {}
+  for i = n, had - 1 do stale[#stale + 1] = part .. i end
+  if #stale > 0 then redis.call('HDEL', h, unpack(stale)) end
 end
 
 -- Named pairs of counters: a header byte `len + 65 * width`, the name, two numbers
@@ -151,9 +155,12 @@ local function entries_put(h, entries, had, now, touch_window, cap_keep)
     end
   end
   blob_set(h, 'q', table.concat(out), had)
-  local parts = {}
-  for i, name in ipairs(kept) do parts[i] = string.char(#name) .. name end
-  blob_set(h, 'm', table.concat(parts), names_had)
+  local parts, same = {}, #kept == #names
+  for i, name in ipairs(kept) do
+    parts[i] = string.char(#name) .. name
+    same = same and names[i] == name
+  end
+  if not same then blob_set(h, 'm', table.concat(parts), names_had) end
 end
 
 -- The index of a `placement|message` name in `m`, added when new (before entries_put).
