@@ -140,10 +140,17 @@ class ContactState:
 # --- chunks --------------------------------------------------------------------------------
 
 
+_CHUNK_NAMES = {part: tuple(f"{part}{i}".encode() for i in range(256)) for part in "tchqm"}
+
+
 def join_chunks(fields: Mapping[bytes, bytes], part: str) -> bytes:
-    out = []
-    for i in range(10_000):
-        chunk = fields.get(f"{part}{i}".encode())
+    names = _CHUNK_NAMES[part]
+    first = fields.get(names[0])
+    if first is None or names[1] not in fields:
+        return first or b""
+    out = [first]
+    for name in names[1:]:
+        chunk = fields.get(name)
         if chunk is None:
             break
         out.append(chunk)
@@ -260,28 +267,58 @@ _PLAIN_BACK = {name: raw.decode() for raw, name in _PLAIN.items()}
 _PARTS = (b"t", b"c", b"h", b"q", b"m")
 
 
+# behaviour_view's field names per stored counter name, made once (the hot path decodes).
+_TYPE_FIELDS = {code.encode(): ("n:" + name, "last:" + name) for name, code in TYPE_CODES.items()}
+_CHANNEL_FIELDS = {
+    code.encode(): (f"ch:{name}:d", f"ch:{name}:e") for name, code in CHANNEL_CODES.items()
+}
+
+
+def _counters_into(
+    out: dict[str, str], data: bytes, known: Mapping[bytes, tuple[str, str]], kind: str
+) -> int:
+    """Each counter as behaviour_view's two fields; returns the latest first number (for
+    types: the last time any event was seen)."""
+    pos, end, latest = 0, len(data), 0
+    widths = _WIDTHS
+    while pos < end:
+        width, size = divmod(data[pos], 65)
+        start = pos + 1 + size
+        raw = data[pos + 1 : start]
+        numbers = widths[width] if width < 3 else widths[2]
+        a, b = numbers.unpack_from(data, start)
+        pos = start + numbers.size
+        names = known.get(raw)
+        if names is None:
+            text = raw.decode(errors="replace")
+            names = (
+                ("n:" + text, "last:" + text) if kind == "t" else (f"ch:{text}:d", f"ch:{text}:e")
+            )
+        if kind == "t":
+            out[names[0]] = str(b)
+            if a:
+                out[names[1]] = str(a)
+                latest = a if a > latest else latest
+        else:
+            out[names[0]] = str(a)
+            out[names[1]] = str(b)
+    return latest
+
+
 def decode_behaviour(fields: Mapping[bytes, bytes]) -> dict[str, str]:
     """behaviour_view's fields from the hash (the hot path: only what it reads)."""
     out: dict[str, str] = {}
-    last_seen = 0
-    for name, at, count in unpack_counters(join_chunks(fields, "t")):
-        kind = TYPE_NAMES.get(name, name)
-        out["n:" + kind] = str(count)
-        if at:
-            out["last:" + kind] = str(at)
-            last_seen = max(last_seen, at)
-    for code, delivered, engaged in unpack_counters(join_chunks(fields, "c")):
-        channel = CHANNEL_NAMES.get(code, code)
-        out[f"ch:{channel}:d"] = str(delivered)
-        out[f"ch:{channel}:e"] = str(engaged)
+    last_seen = _counters_into(out, join_chunks(fields, "t"), _TYPE_FIELDS, "t")
+    _counters_into(out, join_chunks(fields, "c"), _CHANNEL_FIELDS, "c")
     if last_seen:
         out["last_seen"] = str(last_seen)
     for raw, value in fields.items():
-        if raw in _PLAIN:
-            out[_PLAIN[raw]] = value.decode()
-        elif raw.startswith(b"r:"):
+        plain = _PLAIN.get(raw)
+        if plain is not None:
+            out[plain] = value.decode()
+        elif raw[:2] == b"r:":
             out["rev:" + raw[2:].decode()] = value.decode()
-        elif raw.startswith(b"x:"):
+        elif raw[:2] == b"x:":
             out["sup:" + raw[2:].decode()] = value.decode()
     return out
 

@@ -71,11 +71,16 @@ def event_seen(contact_id: str, event_id: str) -> str:
 
 
 def contact_state(contact_id: str) -> str:
-    """Hash of everything decide learns about a contact's behaviour, in one key: counts and
-    latest times per event type, per-channel deliveries and engagements, the send-time
-    histogram, recent sends (caps, reservations, engagement once, machine opens) and exposures
-    (attribution), suppressions, cart, views and score. Values stay <= 64 bytes so Redis keeps
-    it a compact listpack; the layout is decide/store/contact_codec.py's."""
+    """Hash of everything decide learns about a contact's behaviour, in one key (one key's
+    overhead and one listpack header instead of six; ~480 bytes for a typical contact).
+    Fields, every value <= 64 bytes so Redis keeps it a compact listpack (longer parts are cut
+    into 64-byte chunks `<part>0`, `<part>1`…; the byte layout is contact_codec.py's):
+    `t…` count and latest time per event type, `c…` deliveries and engagements per channel,
+    `h…` the send-time histogram (sparse), `q…` one entry per recent send or exposure (caps,
+    reservations, engagement counted once, machine opens, attribution touches), `m…` the
+    `placement|message` names touches refer to, `f` first seen, `k` cart, `v` recent views,
+    `s`/`a`/`g` score, its time, stage, `r:<CUR>` revenue, `x:<channel>` suppressed since.
+    No TTL: the scripts prune entries as they write (see _contact_lib.lua)."""
     return contact_tag(contact_id) + ":b"
 
 
