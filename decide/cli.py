@@ -69,6 +69,15 @@ def main(argv: list[str] | None = None) -> int:
         add_help=False,
     )
 
+    migrate = commands.add_parser(
+        "migrate",
+        help="fold contacts stored by an older version into the current layout (idempotent; "
+        "`serve` does it once per store by itself)",
+    )
+    migrate.add_argument(
+        "--force", action="store_true", help="scan again even if this store was migrated"
+    )
+
     loadtest = commands.add_parser(
         "loadtest", help="a locust scenario, headless and bounded; prints a summary"
     )
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "serve": serve_command, "apply": apply_command, "config": export_command,
         "results": results_command, "state": state_command, "evaluate": evaluate_command,
-        "loadtest": loadtest_command,
+        "loadtest": loadtest_command, "migrate": migrate_command,
     }  # fmt: skip
     return handlers[args.command](args)
 
@@ -137,6 +146,11 @@ def serve_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
+        url = settings.redis_url or (embedded.url if embedded is not None else "")
+        done = asyncio.run(_migrate(url, force=False))
+        if done["contacts"]:
+            print(f"decide: {done['contacts']} contacts moved to the one-hash layout",
+                  file=sys.stderr)  # fmt: skip
         if args.demo:
             asyncio.run(_load_demo(Settings.from_env()))
             _print_try_it(args.host, args.port)
@@ -154,6 +168,39 @@ def serve_command(args: argparse.Namespace) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+    return 0
+
+
+async def _migrate(url: str, *, force: bool) -> dict[str, int]:
+    from decide.runtime import connect
+    from decide.store.migrate_contacts import migrate
+
+    client = connect(url, 30.0)
+    try:
+        return await migrate(client, 30 * 86_400.0, force=force)
+    finally:
+        await client.aclose()
+
+
+def migrate_command(args: argparse.Namespace) -> int:
+    """Contacts an older version stored in six keys each, folded into one hash each."""
+    from decide.store.embedded import EmbeddedServer
+
+    settings = Settings.from_env()
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedServer(settings.data_dir)
+        embedded.start()
+    url = settings.redis_url or (embedded.url if embedded is not None else "")
+    try:
+        done = asyncio.run(_migrate(url, force=args.force))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    if done["skipped"]:
+        print("decide: this store was already migrated (use --force to scan again)")
+    else:
+        print(f"decide: {done['contacts']} contacts moved to the one-hash layout")
     return 0
 
 

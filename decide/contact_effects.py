@@ -10,6 +10,7 @@ from typing import Any
 from decide.contacts import OUTBOUND, STAGES
 from decide.events import Event
 from decide.store import keys
+from decide.store.contact_codec import CHANNEL_NAMES, channel_code, nonce_key, type_code
 from decide.store.scripts import Batch
 from personalization.attribution import credit, parse_touch
 
@@ -54,11 +55,17 @@ def _cart(event: Event) -> str:
 
 
 def touch_of(event: Event) -> str:
-    """The exposure an attribution credits: `placement|message|channel`."""
+    """The exposure an attribution credits: `placement|message` (its channel is stored as a
+    code beside it)."""
     d = event.decision
     if d is None or event.type not in EXPOSURES:
         return ""
-    return f"{d.placement}|{d.message}|{event.channel or d.channel}"
+    return f"{d.placement}|{d.message}"
+
+
+# A reserved send stays in the state hash at most this long when no later reservation prunes
+# it sooner (the longest cap window a placement may have).
+CAP_KEEP_S = 366 * 86_400
 
 
 def _view(event: Event) -> str:
@@ -78,34 +85,31 @@ def queue_contact_event(
     decision = event.decision
     role = "suppress" if event.type in SUPPRESSING else ROLES.get(event.type, "")
     channel = _channels(event)
+    touch = touch_of(event)
     # Channel and send-time learning is about messages sent to a person: content shown in the
     # caller's own page teaches neither, and in-app messages wait for the next session.
-    nonce, slot = "", -1
-    if decision is not None and role in ROLES.values() and channel != "web":
-        nonce = decision.nonce
+    is_send, slot = False, -1
+    if decision is not None and role in ROLES.values() and channel not in ("", "web"):
+        is_send = True
         if channel in OUTBOUND and decision.slot is not None:
             slot = decision.slot
-    state_ttl = max(60, int((decision.expires_at if decision else now) - now) + 3600)
+    code = channel_code(channel) if (is_send or touch) else ""
     args: list[Any] = [
-        event.type, int(event.at), rules.dedup_window_s,
+        type_code(event.type), int(event.at), rules.dedup_window_s,
         "" if event.value is None else event.value, event.currency or "",
-        channel, role, slot, nonce, state_ttl, rules.machine_open_s,
+        channel if role == "suppress" else "", role, slot, 1 if is_send else 0,
+        nonce_key(decision.nonce) if decision is not None else "", rules.machine_open_s,
         _cart(event), _view(event), 1 if event.type == "purchase" else 0,
-        points, min(rules.score_half_life_s, 1e18), touch_of(event),
+        points, min(rules.score_half_life_s, 1e18), touch,
         1 if event.type in CONVERSIONS else 0, rules.attribution_window_s, int(now),
-        rules.stage_thresholds, ",".join(STAGES),
+        rules.stage_thresholds, ",".join(STAGES), code,
+        decision.send_at if decision is not None else 0,
+        int(decision.expires_at) if decision is not None else 0, CAP_KEEP_S,
     ]  # fmt: skip
     contact = event.contact_id
     return batch.script(
         "apply_contact_event",
-        [
-            keys.event_seen(contact, event.event_id),
-            keys.behaviour(contact),
-            keys.send_slots(contact),
-            keys.send_states(contact),
-            keys.pending_sends(contact),
-            keys.touches(contact),
-        ],
+        [keys.event_seen(contact, event.event_id), keys.contact_state(contact)],
         args,
     )
 
@@ -125,10 +129,10 @@ def feed_aggregates(batch: Batch, result: list[Any], event: Event) -> None:
         if int(engaged) >= 0:
             batch.command("HINCRBY", key, f"e{int(engaged)}", 1)
     if delivered_on:
-        batch.command("HINCRBY", keys.POPULATION_CHANNELS, f"{_text(delivered_on)}:d", 1)
+        batch.command("HINCRBY", keys.POPULATION_CHANNELS, f"{_channel(delivered_on)}:d", 1)
     if engaged_on:
-        batch.command("HINCRBY", keys.POPULATION_CHANNELS, f"{_text(engaged_on)}:e", 1)
-    parsed = [t for t in (parse_touch(raw) for raw in touches) if t is not None]
+        batch.command("HINCRBY", keys.POPULATION_CHANNELS, f"{_channel(engaged_on)}:e", 1)
+    parsed = [t for t in (parse_touch(_touch_text(raw)) for raw in touches) if t is not None]
     for item in credit(parsed):
         t = item.touch
         key, field = keys.attribution(t.placement), f"{item.model}|{t.message}|{t.channel}"
@@ -140,3 +144,15 @@ def feed_aggregates(batch: Batch, result: list[Any], event: Event) -> None:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _channel(code: Any) -> str:
+    text = _text(code)
+    return CHANNEL_NAMES.get(text, text)
+
+
+def _touch_text(raw: Any) -> str:
+    """`placement|message|<channel code>|at` from the script -> parse_touch's layout."""
+    head, _, at = _text(raw).rpartition("|")
+    place, _, code = head.rpartition("|")
+    return f"{place}|{_channel(code)}|{at}"

@@ -1,11 +1,13 @@
-"""Folding one contact's stored state into another's (identity merge): pure functions over the
-raw hash fields, in the layouts apply_contact_event.lua and reserve_send.lua write."""
+"""Folding one contact's stored state into another's (identity merge, and the migration from
+the six-key layout): pure functions over the state as decide/store/contact_codec.py decodes
+it (behaviour in behaviour_view's field names, the 168-byte histogram, the entries)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from decide.contact_state import parse_shown, shown_value
+from decide.store import contact_codec
 from personalization.slot_estimates import MAX_COUNT
 
 _SUMMED = ("n:", "ch:", "rev:")
@@ -98,3 +100,14 @@ def merge_shown(ours: Mapping[bytes, bytes], theirs: Mapping[bytes, bytes]) -> d
             latest = max(merged, key=merged.__getitem__)
             out[placement] = shown_value(merged, latest, merged[latest], 0)
     return out
+
+
+def merge_states(
+    ours: contact_codec.ContactState, theirs: contact_codec.ContactState, half_life_s: float
+) -> contact_codec.ContactState:
+    """`theirs` folded into `ours`: behaviour as merge_behaviour, histograms added, recent
+    sends and exposures united (identity merge and the layout migration share it)."""
+    behaviour = {**ours.behaviour, **merge_behaviour(ours.behaviour, theirs.behaviour, half_life_s)}
+    slots = merge_slots(ours.slots or None, theirs.slots) if any(theirs.slots) else ours.slots
+    entries, places = contact_codec.combine_entries(ours, theirs)
+    return contact_codec.ContactState(behaviour, slots, entries, places)

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from decide.config.experiments import Experiment
 from decide.config.placements import Placement
 from decide.contacts import merged_attributes, unflatten
-from decide.store import keys
+from decide.store import contact_codec, keys
 from decide.store.scripts import Batch
-from personalization.pressure import Send, expired_reservations, parse_sends
+from personalization.pressure import Send
 from personalization.slot_estimates import SlotHistogram, decode_histogram
 
 
@@ -25,6 +25,8 @@ class ContactReads:
 
     contact: int  # the read_contact script's reply
     experiment_sticky: int | None = None  # in the experiment's slot, so a command of its own
+    slots: bool = False  # decode the send-time histogram (learned send times)
+    sends: bool = False  # decode the reserved sends (caps)
 
 
 def plan_contact_reads(
@@ -33,15 +35,12 @@ def plan_contact_reads(
 ) -> ContactReads:  # fmt: skip
     outbound = not placement.web_only
     parts = (
-        placement.outreach.send_time.kind == "learned",
-        caps and outbound,
         placement.outreach.no_repeat_s is not None,
         not held_out and placement.bandit is not None and bool(placement.sticky_hours),
     )
     contact = batch.script(
         "read_contact",
-        [keys.profile(contact_id), keys.behaviour(contact_id), keys.send_slots(contact_id),
-         keys.sends(contact_id), keys.pending_sends(contact_id), keys.shown(contact_id),
+        [keys.profile(contact_id), keys.contact_state(contact_id), keys.shown(contact_id),
          keys.bandit_sticky(contact_id)],
         [placement.key, "".join("1" if p else "0" for p in parts)],
     )  # fmt: skip
@@ -51,13 +50,15 @@ def plan_contact_reads(
         sticky = batch.command(
             "HGET", keys.experiment_assignments(spec.key, spec.phase), contact_id
         )
-    return ContactReads(contact, sticky)
+    return ContactReads(
+        contact, sticky, placement.outreach.send_time.kind == "learned", caps and outbound
+    )
 
 
 @dataclass(frozen=True)
 class ContactState:
     attributes: dict[str, Any]  # stored profile, overridden by the request's attributes
-    behaviour: Mapping[bytes, bytes]
+    behaviour: Mapping[str, str]  # in behaviour_view's field names (contact_codec.decode)
     slots: SlotHistogram | None = None
     sends: list[Send] = field(default_factory=list)
     shown: dict[str, float] = field(default_factory=dict)  # message -> when decided
@@ -92,13 +93,21 @@ def read_contact(
     sticky = results[reads.experiment_sticky] if reads.experiment_sticky is not None else None
     if isinstance(reply, Exception) or isinstance(sticky, Exception):
         return None
-    profile, behaviour, slots, sends, pending, shown, bandit_sticky = reply
+    profile, raw_state, shown, bandit_sticky = reply
     stored = unflatten(_pairs(profile)) if stored_profile else {}
+    fields = _pairs(raw_state)
+    sends: list[Send] = []
+    if reads.sends:
+        entries = contact_codec.unpack_entries(contact_codec.join_chunks(fields, "q"))
+        sends = contact_codec.ContactState(entries=entries).sends(now)
+    slots = None
+    if reads.slots:
+        slots = decode_histogram(contact_codec.unpack_slots(contact_codec.join_chunks(fields, "h")))
     return ContactState(
         attributes=merged_attributes(stored, request_attributes),
-        behaviour=_pairs(behaviour) if stored_profile else {},
-        slots=decode_histogram(slots) if slots is not None else None,
-        sends=(parse_sends(sends, expired_reservations(_pairs(pending), now)) if sends else []),
+        behaviour=contact_codec.decode_behaviour(fields) if stored_profile else {},
+        slots=slots,
+        sends=sends,
         shown=parse_shown(shown) if shown else {},
         experiment_sticky=sticky.decode().partition("|")[0] if sticky is not None else None,
         bandit_sticky=bandit_sticky or None,

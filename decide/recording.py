@@ -21,6 +21,7 @@ from decide.pending import Pending
 from decide.reach import language_of
 from decide.runtime import Runtime
 from decide.store import keys
+from decide.store.contact_codec import CHANNEL_CODES, channel_code, nonce_key
 from decide.store.experiment_measurement import record_exposure
 from decide.store.outcomes import count_outcome
 from decide.store.scripts import Batch
@@ -50,14 +51,17 @@ async def reserve_caps(
             continue
         assert p.timing is not None
         p.token = make_token(rt, placement, p, primary)
-        send_at = p.timing.send_at.timestamp()
-        rules = [x for rule in caps for x in (rule.channel or "*", rule.max, rule.window_s)]
+        rules = [
+            x for rule in caps
+            for x in (channel_code(rule.channel) if rule.channel else "*", rule.max, rule.window_s)
+        ]  # fmt: skip
         longest = max(rule.window_s for rule in caps)
         asked.append((p, batch.script(
             "reserve_send",
-            [keys.sends(p.req.contact_id), keys.pending_sends(p.req.contact_id)],
-            [p.now, p.token.nonce, primary, send_at, send_at + rt.settings.cap_grace_s, longest,
-             *rules],
+            [keys.contact_state(p.req.contact_id)],
+            [p.now, nonce_key(p.token.nonce), channel_code(primary), p.token.send_at,
+             p.token.send_at + rt.settings.cap_grace_s, longest, p.token.expires_at,
+             rt.settings.attribution_window_s, CHANNEL_CODES["web"], *rules],
         )))  # fmt: skip
     if not asked:
         return
@@ -166,12 +170,12 @@ def _queue_record(
     if token.exposed_on_decide:
         count_outcome(batch, token, "exposure", token.issued_at, 0.0, token.issued_at,
                       rt.settings.decision_log_max)  # fmt: skip
-        touches = keys.touches(token.contact_id)  # shown now: a touch for attribution
-        batch.command(
-            "LPUSH", touches, f"{token.placement}|{token.message}|{token.channel}|{token.issued_at}"
-        )
-        batch.command("LTRIM", touches, 0, 19)
-        batch.command("EXPIRE", touches, rt.settings.attribution_window_s)  # fmt: skip
+        batch.script(  # shown now: a touch for attribution
+            "add_touch",
+            [keys.contact_state(token.contact_id)],
+            [p.now, nonce_key(token.nonce), f"{token.placement}|{token.message}",
+             channel_code(token.channel), token.issued_at, rt.settings.attribution_window_s],
+        )  # fmt: skip
     keep_s = placement.outreach.no_repeat_s
     if keep_s is not None and p.state is not None:
         key = keys.shown(p.req.contact_id)

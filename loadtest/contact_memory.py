@@ -5,9 +5,10 @@ event paths against a real server, then `MEMORY USAGE` of every key it left.
 
 Typical (issue 7): a profile of 10 fields; 60 days with one send a day (email most days,
 sms and push some) at the hour decide picks, ~10 opens and 3 clicks, page views, a cart and
-a purchase. "Behaviour state" is what decide keeps to decide better (behaviour hash,
-send-time histogram, caps, touches); the profile and the event seen-markers (which expire
-after the dedup window) are reported on their own lines.
+a purchase. "Behaviour state" is what decide keeps to decide better: one hash, `b` (counters,
+send-time histogram, recent sends for caps and engagement, touches; decide/store/contact_codec.py);
+the profile and the event seen-markers (which expire after the dedup window) are reported on
+their own lines.
 """
 
 from __future__ import annotations

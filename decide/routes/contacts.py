@@ -19,7 +19,6 @@ from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import contact_store, keys
 from personalization.behaviour import behaviour_view
-from personalization.pressure import parse_sends
 from personalization.send_time import slot_label
 from personalization.slot_estimates import decode_histogram
 
@@ -71,10 +70,10 @@ async def _write(rt: Runtime, contact_id: str, mode: str, attributes: dict[str, 
 
 async def get_contact(request: Request) -> Response:
     rt, contact_id = _contact(request, "read")
-    raw = await contact_store.read_everything(rt.client, contact_id)
-    if not any(raw.values()):
-        raise not_found("contact", contact_id)
     now = rt.clock()
+    raw = await contact_store.read_everything(rt.client, contact_id, now)
+    if not (raw["profile"] or raw["behaviour"] or raw["slots"] or raw["sends"] or raw["shown"]):
+        raise not_found("contact", contact_id)
     scoring = rt.snapshot.workspace.scoring
     return json_response(
         {
@@ -82,7 +81,7 @@ async def get_contact(request: Request) -> Response:
             "attributes": unflatten(raw["profile"]),
             "behaviour": behaviour_view(raw["behaviour"], now=now, scoring=scoring),
             "send_time": _send_time_summary(raw["slots"]),
-            "sends": [{"channel": s.channel, "at": s.at} for s in parse_sends(raw["sends"])],
+            "sends": [{"channel": s.channel, "at": s.at} for s in raw["sends"]],
         }
     )
 

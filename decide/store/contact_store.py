@@ -13,9 +13,10 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import WatchError
 
-from decide.contact_merge import merge_behaviour, merge_shown, merge_slots
-from decide.store import keys
+from decide.contact_merge import merge_shown, merge_states
+from decide.store import contact_codec, keys
 from decide.store.scripts import Batch, Scripts
 
 ERASED = "erased"
@@ -32,23 +33,28 @@ async def write_profile(
         args += [name, value]
     args += [len(deletes), *deletes, *consented]
     batch = Batch(scripts)
-    batch.script("put_profile", [keys.profile(contact_id), keys.behaviour(contact_id)], args)
+    batch.script("put_profile", [keys.profile(contact_id), keys.contact_state(contact_id)], args)
     (result,) = await batch.execute(client)
     if isinstance(result, Exception):
         raise result
     return dict(zip(result[0::2], result[1::2], strict=True))
 
 
-async def read_everything(client: aioredis.Redis, contact_id: str) -> dict[str, Any]:
+async def read_everything(
+    client: aioredis.Redis, contact_id: str, now: float | None = None
+) -> dict[str, Any]:
+    """Profile, behaviour (behaviour_view's fields), the 168-byte send-time histogram, the
+    reserved sends that count against caps at `now`, shown content, and the decoded state."""
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.profile(contact_id))
-    pipe.hgetall(keys.behaviour(contact_id))
-    pipe.get(keys.send_slots(contact_id))
-    pipe.zrange(keys.sends(contact_id), 0, -1, withscores=True)
+    pipe.hgetall(keys.contact_state(contact_id))
     pipe.hgetall(keys.shown(contact_id))
-    profile, behaviour, slots, sends, shown = await pipe.execute()
-    return {"profile": profile, "behaviour": behaviour, "slots": slots, "sends": sends,
-            "shown": shown}  # fmt: skip
+    profile, fields, shown = await pipe.execute()
+    state = contact_codec.decode(fields)
+    return {"profile": profile, "behaviour": state.behaviour,
+            "slots": state.slots if fields else None,
+            "sends": state.sends(now if now is not None else 0.0), "shown": shown,
+            "state": state}  # fmt: skip
 
 
 async def _scan(client: aioredis.Redis, pattern: str) -> list[bytes]:
@@ -156,8 +162,9 @@ async def merge(
     client: aioredis.Redis, known: str, anonymous: str, marker_ttl_s: int, half_life_s: float
 ) -> dict[str, Any]:
     """Fold `anonymous` into `known`: profile fields `known` lacks, behaviour summed, send-time
-    histograms added, sends and shown content united, experiment assignments kept. Written
-    in one transaction with a marker, so a retried merge never adds anything twice."""
+    histograms added, sends and exposures united, shown content united, experiment assignments
+    kept. Written in one transaction with a marker, so a retried merge never adds anything
+    twice, and only if `known` did not change meanwhile (else read again)."""
     marker = keys.merged_from(known, anonymous)
     folded = bool(await client.exists(marker))
     if not folded:
@@ -165,16 +172,38 @@ async def merge(
         await _move_assignments(client, known, anonymous)
         await _move_stickiness(client, known, anonymous)
         theirs = await read_everything(client, anonymous)
-        ours = await read_everything(client, known)
-        pipe = client.pipeline(transaction=True)  # all keys share `known`'s hash tag
-        _write_merged(pipe, known, ours, theirs, half_life_s)
-        pipe.set(marker, 1, ex=marker_ttl_s)
-        await pipe.execute()
+        await _fold(client, known, theirs, marker, marker_ttl_s, half_life_s)
     own = await _scan(client, keys.contact_keys_pattern(anonymous))
     if own:
         await client.delete(*own)
     return {"merged": anonymous, "into": known, "already_merged": folded,
             "keys_removed": len(own)}  # fmt: skip
+
+
+async def _fold(
+    client: aioredis.Redis, known: str, theirs: Mapping[str, Any], marker: str | None,
+    marker_ttl_s: int, half_life_s: float,
+) -> None:  # fmt: skip
+    """Write `theirs` into `known`'s keys, atomically against concurrent writes to them."""
+    watched = (keys.profile(known), keys.contact_state(known), keys.shown(known))
+    async with client.pipeline(transaction=True) as pipe:
+        for _ in range(20):
+            try:
+                await pipe.watch(*watched)
+                ours = {
+                    "profile": await pipe.hgetall(watched[0]),
+                    "state": contact_codec.decode(await pipe.hgetall(watched[1])),
+                    "shown": await pipe.hgetall(watched[2]),
+                }
+                pipe.multi()
+                _write_merged(pipe, known, ours, theirs, half_life_s)
+                if marker is not None:
+                    pipe.set(marker, 1, ex=marker_ttl_s)
+                await pipe.execute()
+                return
+            except WatchError:
+                continue
+    raise WatchError(f"contact {known!r} kept changing during the merge")
 
 
 def _write_merged(
@@ -183,13 +212,11 @@ def _write_merged(
     missing = {f: v for f, v in theirs["profile"].items() if f not in ours["profile"]}
     if missing:
         pipe.hset(keys.profile(known), mapping=missing)
-    behaviour = merge_behaviour(ours["behaviour"], theirs["behaviour"], half_life_s)
-    if behaviour:
-        pipe.hset(keys.behaviour(known), mapping=behaviour)
-    if theirs["slots"]:
-        pipe.set(keys.send_slots(known), merge_slots(ours["slots"], theirs["slots"]))
-    if theirs["sends"]:
-        pipe.zadd(keys.sends(known), {member: score for member, score in theirs["sends"]})
+    merged = merge_states(ours["state"], theirs["state"], half_life_s)
+    pipe.delete(keys.contact_state(known))
+    fields = contact_codec.encode(merged)
+    if fields:
+        pipe.hset(keys.contact_state(known), mapping=fields)
     shown = merge_shown(ours["shown"], theirs["shown"])
     if shown:
         pipe.hset(keys.shown(known), mapping=shown)

@@ -4,7 +4,7 @@ Keys that one Lua script touches together share a hash tag (`{...}`), so the sam
 run on Redis Cluster. The groups:
 
 - `{cfg}`        configuration: placements, experiments, the version counter, signing key.
-- `{c:<id>}`     one contact: event seen-markers and behaviour counters.
+- `{c:<id>}`     one contact: profile, behaviour state (one hash), event seen-markers.
 - `{p:<key>}`    one placement: per-arm sufficient statistics and per-decision state.
 - `{e:<key>}`    one experiment: sticky assignments and exposures, per phase.
 - `{pop}`        population priors for channel and send-time learning.
@@ -70,11 +70,18 @@ def event_seen(contact_id: str, event_id: str) -> str:
     return f"{contact_tag(contact_id)}:seen:{escape(event_id)}"
 
 
-def behaviour(contact_id: str) -> str:
-    """Hash of behaviour (see apply_contact_event.lua and personalization/behaviour.py):
-    `n:<type>`, `last:<type>`, `first_seen`, `last_seen`, `rev:<CUR>`, `cart`, `views`,
-    `score`/`score_at`, `ch:<channel>:d|e` deliveries and engagements, `sup:<channel>`."""
-    return contact_tag(contact_id) + ":beh"
+def contact_state(contact_id: str) -> str:
+    """Hash of everything decide learns about a contact's behaviour, in one key (one key's
+    overhead and one listpack header instead of six; ~480 bytes for a typical contact).
+    Fields, every value <= 64 bytes so Redis keeps it a compact listpack (longer parts are cut
+    into 64-byte chunks `<part>0`, `<part>1`…; the byte layout is contact_codec.py's):
+    `t…` count and latest time per event type, `c…` deliveries and engagements per channel,
+    `h…` the send-time histogram (sparse), `q…` one entry per recent send or exposure (caps,
+    reservations, engagement counted once, machine opens, attribution touches), `m…` the
+    `placement|message` names touches refer to, `f` first seen, `k` cart, `v` recent views,
+    `s`/`a`/`g` score, its time, stage, `r:<CUR>` revenue, `x:<channel>` suppressed since.
+    No TTL: the scripts prune entries as they write (see _contact_lib.lua)."""
+    return contact_tag(contact_id) + ":b"
 
 
 def profile(contact_id: str) -> str:
@@ -82,36 +89,20 @@ def profile(contact_id: str) -> str:
     return contact_tag(contact_id) + ":profile"
 
 
-def send_slots(contact_id: str) -> str:
-    """168 bytes, one per local hour of week: sends << 4 | engaged (see send_time.py)."""
-    return contact_tag(contact_id) + ":slots"
-
-
-def sends(contact_id: str) -> str:
-    """Sorted set `<nonce>|<channel>` -> send time: sends and reservations, for caps."""
-    return contact_tag(contact_id) + ":sends"
-
-
-def pending_sends(contact_id: str) -> str:
-    """Hash nonce -> deadline: reservations not yet confirmed by a `delivered` event."""
-    return contact_tag(contact_id) + ":pending"
-
-
 def shown(contact_id: str) -> str:
     """Hash placement -> `<message>,<message>…`: content already decided for this contact."""
     return contact_tag(contact_id) + ":shown"
 
 
-def send_states(contact_id: str) -> str:
-    """Hash nonce -> `<expires>|<delivered at>|<engaged 0/1>` per recent send: engagement
-    counted once, machine opens told apart; fields pruned once their decision expired."""
-    return contact_tag(contact_id) + ":sd"
+# The keys an older version kept a contact's behaviour state in, before contact_state folded
+# them into one hash: read only by `decide migrate` (decide/store/migrate_contacts.py).
+LEGACY_PARTS = ("beh", "slots", "sends", "pending", "sd", "touches")
 
 
-def touches(contact_id: str) -> str:
-    """List of exposures `placement|message|channel|at`, newest first (at most 20), kept for
-    the attribution window: a conversion credits the ones before it."""
-    return contact_tag(contact_id) + ":touches"
+def legacy_part(contact_id: str, part: str) -> str:
+    """`beh` hash, `slots` 168-byte string, `sends` zset, `pending` and `sd` hashes,
+    `touches` list (see migrate_contacts.py for their formats)."""
+    return f"{contact_tag(contact_id)}:{part}"
 
 
 def merged_from(contact_id: str, other: str) -> str:

@@ -19,12 +19,23 @@ Arg = str | int | float | bytes
 
 
 def _read_sources() -> dict[str, str]:
+    """Scripts by name; a script whose first line is `--#include <lib>` gets `_<lib>.lua`
+    pasted in its place (Redis scripts cannot load each other)."""
     folder = resources.files("decide.store") / "lua"
-    return {
+    texts = {
         entry.name.removesuffix(".lua"): entry.read_text(encoding="utf-8")
         for entry in folder.iterdir()
         if entry.name.endswith(".lua")
     }
+    out = {}
+    for name, text in texts.items():
+        if name.startswith("_"):
+            continue
+        first, _, rest = text.partition("\n")
+        if first.startswith("--#include "):
+            text = texts["_" + first.removeprefix("--#include ").strip()] + rest
+        out[name] = text
+    return out
 
 
 class Scripts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decide.contact_effects import ContactRules, _view, queue_contact_event, stage_thresholds
 from decide.events import Event
+from decide.store.contact_codec import nonce_key
 from decide.store.scripts import Batch, Scripts
 from decide.tokens import Decision
 
@@ -19,7 +20,7 @@ def args_of(event: Event) -> list[object]:
     batch = Batch(Scripts())
     queue_contact_event(batch, event, 0.0, RULES, 200.0)
     ((_, args),) = batch.ops
-    return list(args[2 + 6 :])  # after sha, key count and the six keys
+    return list(args[2 + 2 :])  # after sha, key count and the two keys
 
 
 def event(kind: str, d: Decision | None = None, **props: object) -> Event:
@@ -28,11 +29,12 @@ def event(kind: str, d: Decision | None = None, **props: object) -> Event:
 
 def test_only_messages_to_a_person_teach_channel_and_send_time() -> None:
     email = args_of(event("click", decision("email")))
-    assert (email[5], email[6], email[7], email[8]) == ("email", "engage", 72, "nonce1")
+    assert (email[22], email[6], email[7], email[8]) == ("e", "engage", 72, 1)
+    assert email[9] == nonce_key("nonce1") and len(email[9]) == 9
     web = args_of(event("click", decision("web")))
-    assert (web[7], web[8]) == (-1, "")  # a banner click: no per-send state, no slot
+    assert (web[7], web[8]) == (-1, 0)  # a banner click: no per-send state, no slot
     in_app = args_of(event("click", decision("in_app")))
-    assert (in_app[7], in_app[8]) == (-1, "nonce1")  # channel counts, but not its hour
+    assert (in_app[7], in_app[8], in_app[22]) == (-1, 1, "i")  # channel counts, not its hour
 
 
 def test_suppression_names_its_channels() -> None:

@@ -14,13 +14,13 @@ def _slot_tag(key: str) -> str:
 
 def test_ids_that_look_like_keys_do_not_collide() -> None:
     tricky = ["ab", "ab}:seen:x", "ab}", "{ab", "a:b", "a%3Ab", "مریم", "😀"]
-    seen = {keys.event_seen(c, "x}:beh") for c in tricky} | {keys.behaviour(c) for c in tricky}
+    seen = {keys.event_seen(c, "x}:beh") for c in tricky} | {keys.contact_state(c) for c in tricky}
     assert len(seen) == 2 * len(tricky)
 
 
 def test_a_contacts_keys_share_one_hash_tag() -> None:
     for contact in ["ab}:x", "{x}", "plain", "a:b:c"]:
-        tags = {_slot_tag(keys.event_seen(contact, "e1")), _slot_tag(keys.behaviour(contact))}
+        tags = {_slot_tag(keys.event_seen(contact, "e1")), _slot_tag(keys.contact_state(contact))}
         assert len(tags) == 1 and "}" not in tags.pop()
 
 
@@ -52,11 +52,12 @@ def _one_slot(*names: str) -> bool:
 
 def test_contact_scripts_keys_share_a_slot() -> None:
     for c in CONTACTS:
-        # read_contact.lua, apply_contact_event.lua, reserve_send.lua, put_profile.lua
-        assert _one_slot(keys.profile(c), keys.behaviour(c), keys.send_slots(c), keys.sends(c),
-                         keys.pending_sends(c), keys.shown(c), keys.bandit_sticky(c))  # fmt: skip
-        assert _one_slot(keys.event_seen(c, "e}1"), keys.behaviour(c), keys.send_slots(c),
-                         keys.send_states(c), keys.pending_sends(c), keys.touches(c))  # fmt: skip
+        # read_contact.lua, apply_contact_event.lua, put_profile.lua; the migration's
+        # MULTI/EXEC over the legacy keys and the state hash
+        assert _one_slot(keys.profile(c), keys.contact_state(c), keys.shown(c),
+                         keys.bandit_sticky(c))  # fmt: skip
+        assert _one_slot(keys.event_seen(c, "e}1"), keys.contact_state(c),
+                         *(keys.legacy_part(c, part) for part in keys.LEGACY_PARTS))  # fmt: skip
         # the merge's MULTI/EXEC writes the known contact's keys and the marker
         for other in CONTACTS:
             assert _one_slot(keys.merged_from(c, other), keys.profile(c), keys.shown(c))
@@ -93,7 +94,7 @@ def test_config_keys_share_a_slot() -> None:
 def test_contacts_spread_over_the_slots() -> None:
     """The per-contact tag is what spreads the data: 3,000 contacts reach most of 16,384 slots
     and every third of them (one master each in a 3-master cluster)."""
-    slots = [key_slot(keys.behaviour(f"contact-{i}").encode()) for i in range(3_000)]
+    slots = [key_slot(keys.contact_state(f"contact-{i}").encode()) for i in range(3_000)]
     thirds = [sum(1 for s in slots if s * 3 // 16_384 == third) for third in range(3)]
     assert len(set(slots)) > 2_500
     assert min(thirds) > 800, thirds

@@ -39,7 +39,7 @@ def test_two_workers_decide_and_count_on_a_cluster(cluster: Store, tmp_path: Pat
         output = served.stop()
     assert "Traceback" not in output, output
     client = cluster.client()
-    assert client.exists(keys.behaviour("maryam")) == 1
+    assert client.exists(keys.contact_state("maryam")) == 1
     assert any(name.endswith(b":n") for name in client.hkeys(keys.arm_stats("homepage_hero")))
 
 
@@ -59,6 +59,6 @@ def test_a_master_down_degrades_only_the_contacts_on_its_slots(tmp_path: Path) -
                 elapsed = time.monotonic() - started
                 assert answer.status_code == 200 and elapsed < 2.0, (answer.text, elapsed)
                 degraded[contact] = answer.json().get("degraded", False)
-    on_down = {c: nodes.master_of(keys.behaviour(c)) == down for c in contacts}
+    on_down = {c: nodes.master_of(keys.contact_state(c)) == down for c in contacts}
     assert degraded == on_down
     assert any(on_down.values()) and not all(on_down.values())

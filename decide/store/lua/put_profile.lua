@@ -1,5 +1,5 @@
 -- Write a contact's profile in one step: replace it whole (PUT) or merge a patch (PATCH).
--- KEYS[1] profile hash, KEYS[2] behaviour hash
+-- KEYS[1] profile hash, KEYS[2] the contact's state hash (suppressions: `x:<channel>`)
 -- ARGV[1] 'replace' | 'patch', ARGV[2] number of fields to set (n), then n field/value pairs,
 -- then ARGV[3 + 2n] number of fields to delete (m) and m fields (a field ending in '.' deletes
 -- every field with that prefix: a nested map set to null), then the channels consented to:
@@ -26,5 +26,5 @@ for _ = 1, m do
   end
   i = i + 1
 end
-for j = i, #ARGV do redis.call('HDEL', KEYS[2], 'sup:' .. ARGV[j]) end
+for j = i, #ARGV do redis.call('HDEL', KEYS[2], 'x:' .. ARGV[j]) end
 return redis.call('HGETALL', profile)

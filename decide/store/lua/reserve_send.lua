@@ -1,49 +1,55 @@
+--#include contact_lib
 -- Reserve a send against the contact's frequency caps, atomically, so two campaigns deciding
 -- before either sends cannot both pass (personalization/pressure.py has the same rule).
--- KEYS[1] sends sorted set (`<nonce>|<channel>` -> send time), KEYS[2] pending hash
--- (nonce -> `<deadline>|<channel>`: released unless `delivered` arrives by the deadline)
--- ARGV[1] now, ARGV[2] nonce, ARGV[3] channel, ARGV[4] send time, ARGV[5] deadline,
--- ARGV[6] longest cap window (s), then per cap: channel ('*' = every messaging channel),
--- max, window (s).
+-- KEYS[1] the contact's state hash: reserved sends are its entries flagged CAP
+-- (contact_codec.Entry); a reservation stays PENDING, and is released unless an event of the
+-- send arrives by its deadline.
+-- ARGV[1] now, ARGV[2] the decision's nonce key (9 bytes), ARGV[3] channel code, ARGV[4] send
+-- time, ARGV[5] deadline, ARGV[6] longest cap window (s), ARGV[7] the decision's expiry,
+-- ARGV[8] attribution window (s), ARGV[9] the code of the channel no cross-channel cap
+-- counts (web), then per cap: channel code ('*' = every messaging channel), max, window (s).
 -- Returns 1 when reserved, or {0, index of the cap that blocks (1-based)}.
 local now, send_at = tonumber(ARGV[1]), tonumber(ARGV[4])
-local channel = ARGV[3]
+local chan = string.byte(ARGV[3])
 local longest = tonumber(ARGV[6])
+local web = string.byte(ARGV[9])
+local h = KEYS[1]
 
--- Reservations whose send never happened no longer count.
-local pending = redis.call('HGETALL', KEYS[2])
-for i = 1, #pending, 2 do
-  local deadline, ch = string.match(pending[i + 1], '^([^|]*)|(.*)$')
-  if tonumber(deadline) < now then
-    redis.call('ZREM', KEYS[1], pending[i] .. '|' .. ch)
-    redis.call('HDEL', KEYS[2], pending[i])
+local entries, had = entries_get(h)
+-- Reservations whose send never happened no longer count, nor sends older than any window.
+local reserved = {}
+for _, e in ipairs(entries) do
+  local released = has(e.flags, PENDING) and e.delivered < now
+  if has(e.flags, CAP) and not released and e.send_at >= now - longest then
+    reserved[#reserved + 1] = e
   end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - longest))
 
 local function applies(rule_channel, ch)
-  if rule_channel == '*' then return ch ~= 'web' end
-  return rule_channel == ch
+  if rule_channel == '*' then return ch ~= web end
+  return string.byte(rule_channel) == ch
 end
 
 local rule = 0
-for i = 7, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   rule = rule + 1
   local rule_channel, max, window = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  if applies(rule_channel, channel) then
-    local near = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (send_at - window),
-                            '(' .. (send_at + window))
+  if applies(rule_channel, chan) then
     local count = 0
-    for _, member in ipairs(near) do
-      if applies(rule_channel, string.match(member, '|([^|]*)$')) then count = count + 1 end
+    for _, e in ipairs(reserved) do
+      if e.send_at > send_at - window and e.send_at < send_at + window
+          and applies(rule_channel, e.chan) then
+        count = count + 1
+      end
     end
-    if count >= max then return {0, rule} end
+    if count >= max then
+      entries_put(h, entries, had, now, tonumber(ARGV[8]), longest)
+      return {0, rule}
+    end
   end
 end
-redis.call('ZADD', KEYS[1], send_at, ARGV[2] .. '|' .. channel)
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[5] .. '|' .. channel)
-local ttl = math.ceil(math.max(send_at - now, 0) + longest) + 3600
-for _, key in ipairs(KEYS) do  -- only ever extend: a later send may need the key longer
-  if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
-end
+entries[#entries + 1] = {flags = LIVE + CAP + PENDING, chan = chan, place = 0,
+                         send_at = send_at, touch_at = 0, nonce = ARGV[2],
+                         delivered = tonumber(ARGV[5]), expires = tonumber(ARGV[7])}
+entries_put(h, entries, had, now, tonumber(ARGV[8]), longest)
 return 1
