@@ -89,6 +89,18 @@ local function entries_get(h)
   return out, had
 end
 
+-- The `placement|message` names touches point to, by number (1-based): length-prefixed.
+local function names_get(h)
+  local data, had = blob_get(h, 'm')
+  local names, pos = {}, 1
+  while pos <= #data do
+    local size = string.byte(data, pos)
+    names[#names + 1] = string.sub(data, pos + 1, pos + size)
+    pos = pos + 1 + size
+  end
+  return names, had
+end
+
 local function u32(x) return math.max(0, math.min(math.floor(tonumber(x) or 0), 4294967295)) end
 
 -- Drop what no longer serves anything, then write the entries back. A reservation past its
@@ -119,13 +131,7 @@ local function entries_put(h, entries, had, now, touch_window, cap_keep)
     end
   end
   -- The names touches refer to: only those still referred to are kept, renumbered.
-  local names_data, names_had = blob_get(h, 'm')
-  local names, pos = {}, 1
-  while pos <= #names_data do
-    local size = string.byte(names_data, pos)
-    names[#names + 1] = string.sub(names_data, pos + 1, pos + size)
-    pos = pos + 1 + size
-  end
+  local names, names_had = names_get(h)
   local kept, renumber, out = {}, {}, {}
   for _, e in ipairs(entries) do
     if has(e.flags, LIVE) or has(e.flags, CAP) or has(e.flags, TOUCH) then

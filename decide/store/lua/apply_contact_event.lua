@@ -104,13 +104,7 @@ if is_send or ARGV[17] ~= '' or ARGV[18] == '1' then entries, had = entries_get(
 -- Touches for attribution: what was exposed, and the ones a conversion follows in its window.
 local touches = {}
 if ARGV[18] == '1' then
-  local names_data = blob_get(h, 'm')
-  local names, pos = {}, 1
-  while pos <= #names_data do
-    local size = string.byte(names_data, pos)
-    names[#names + 1] = string.sub(names_data, pos + 1, pos + size)
-    pos = pos + 1 + size
-  end
+  local names = names_get(h)
   local found = {}
   for i, e in ipairs(entries) do
     if has(e.flags, TOUCH) and names[e.place] and e.touch_at <= at
