@@ -164,19 +164,36 @@ def compute_weights(
 
 
 class WeightsCache:
-    """Per worker: weights per (placement, config version, segment, drawable arms)."""
+    """Per worker: weights per (placement, config version, segment, drawable arms).
+
+    One request refreshes stale weights while the others go on drawing from the previous
+    ones (their logged propensity is what they drew with, so it stays exact): when every
+    request in flight recomputed them at once, the 2,000-draw computation ran dozens of times
+    in the same instant, a stall of tens of milliseconds each `refresh_ms` (a bandit's p99)."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[float, dict[str, float]]] = {}
+        # key -> (computed at, weights, a refresh started at, or None)
+        self._entries: dict[tuple[Any, ...], tuple[float, dict[str, float], float | None]] = {}
         self.max_entries = max_entries
         self.strengths: dict[str, dict[str, float]] = {}  # per segmented placement
         self.strengths_at: dict[str, float] = {}
 
-    def get(self, key: tuple[Any, ...], now: float, refresh_s: float) -> dict[str, float] | None:
+    def get(
+        self, key: tuple[Any, ...], now: float, refresh_s: float
+    ) -> tuple[dict[str, float] | None, bool]:
+        """The weights to draw with (None: none yet) and whether this caller refreshes them.
+        A refresh that never finished (its read failed, its request ended) is taken over
+        after another `refresh_s`."""
         entry = self._entries.get(key)
-        if entry is None or now - entry[0] >= refresh_s:
-            return None
-        return entry[1]
+        if entry is None:
+            return None, True
+        computed_at, weights, refreshing = entry
+        if now - computed_at < refresh_s:
+            return weights, False
+        if refreshing is not None and now - refreshing < refresh_s:
+            return weights, False
+        self._entries[key] = (computed_at, weights, now)
+        return weights, True
 
     def clear(self) -> None:
         self._entries.clear()
@@ -186,7 +203,7 @@ class WeightsCache:
     def put(self, key: tuple[Any, ...], now: float, weights: dict[str, float]) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # segments churn rarely; a full reset is simplest and bounded
-        self._entries[key] = (now, weights)
+        self._entries[key] = (now, weights, None)
 
 
 @dataclass(frozen=True)
@@ -196,8 +213,8 @@ class BanditRead:
     segment: str
     arms: tuple[str, ...]  # drawable: filtered before the draw
     cache_key: tuple[Any, ...]
-    weights: dict[str, float] | None  # fresh from the cache, or None: computed from `counters`
-    counters: CounterReads | None
+    weights: dict[str, float] | None  # from the cache, fresh or being refreshed; None: none yet
+    counters: CounterReads | None  # set when this read refreshes the weights
 
 
 def plan_read(
@@ -207,10 +224,8 @@ def plan_read(
     policy = placement.bandit
     assert policy is not None
     cache_key = (placement.key, version, segment, arms)
-    weights = cache.get(cache_key, now, policy.refresh_s)
-    counters = None
-    if weights is None:
-        counters = read_counters(batch, placement.key, segment, policy, now)
+    weights, refresh = cache.get(cache_key, now, policy.refresh_s)
+    counters = read_counters(batch, placement.key, segment, policy, now) if refresh else None
     return BanditRead(segment, arms, cache_key, weights, counters)
 
 
@@ -218,8 +233,7 @@ def weights_for(
     read: BanditRead, results: Sequence[Any], placement: Placement, cache: WeightsCache,
     rng: np.random.Generator, now: float,
 ) -> dict[str, float]:  # fmt: skip
-    if read.weights is not None:
-        return read.weights
+    """Fresh weights from the counters `read` asked for (read.counters is set)."""
     policy = placement.bandit
     assert policy is not None and read.counters is not None
     if not read.arms:

@@ -203,8 +203,8 @@ async def _bandit_weights(
         results = [error] * len(batch.ops)
     readable = not any(isinstance(r, Exception) for r in results)
     for group, read in reads.items():
-        weights = read.weights
-        if weights is None and readable:
+        weights = read.weights  # fresh, or the previous ones while this read refreshes them
+        if read.counters is not None and readable:
             weights = bandit_serving.weights_for(read, results, placement, rt.weights, rt.rng, now)
         for p in groups[group]:
             if weights is None:
