@@ -132,7 +132,7 @@ def _settle_heap() -> None:
     long as the worker: freezing it keeps the collector from re-scanning ~100k objects in
     every full collection — 36 ms pauses every ~2,000 decisions, the p99 of a busy worker.
     A larger young generation makes the per-request garbage cheaper to collect (measured
-    with loadtest/app_cpu.py: GC 30 -> 5 µs a decision). Config snapshots built later are
+    with loadtest/app_cpu.py: GC 29 -> 3.3 µs a decision). Config snapshots built later are
     collected as usual."""
     gc.collect()
     gc.freeze()
