@@ -112,13 +112,15 @@ def test_the_connection_runner_answers_as_redis_py_pipelines_do(store: Store) ->
 
 
 def test_arguments_are_encoded_as_redis_py_encodes_them() -> None:
-    ops = [("HSET", ("k", "f", 1, 2.5, b"\xff", "ی", 10**20, 1e-7))]
+    ops = [
+        ("HSET", ("k", "f", 1, 2.5, b"\xff", "ی", 10**20, 1e-7, bytearray(b"a"), memoryview(b"b")))
+    ]
     packed = pack_commands(["HSET"], ops)
     encoder = Encoder("utf-8", "strict", False)
     expected = b"".join(
         b"$%d\r\n%s\r\n" % (len(p), p) for p in (b"HSET", *map(encoder.encode, ops[0][1]))
     )
-    assert packed == b"*9\r\n" + expected
+    assert packed == b"*11\r\n" + expected
     for bad in (True, None, [1]):
         with pytest.raises(DataError):
             pack_commands(["SET"], [("SET", ("k", bad))])
