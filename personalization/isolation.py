@@ -17,7 +17,7 @@ from liquid.token import Token
 from personalization.html_safety import OUTPUT_MARK
 from personalization.liquid_filters import reader_of
 
-__all__ = ["IsolatingEcho", "IsolatingOutput", "mark_isolation"]
+__all__ = ["IsolatingEcho", "IsolatingOutput", "isolated", "mark_isolation"]
 
 # First Strong Isolate ... Pop Directional Isolate: a Latin name, number or email inside
 # Persian or Hebrew text keeps its own direction and cannot reorder the words around it.
@@ -39,6 +39,17 @@ _LIQUID_MARKUP_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 _UNPRINTED_TAG_RE = re.compile(r"\{%-?\s*(?:end)?(?:capture|assign|comment|doc|#)")
 
 
+def isolated(text: str, *, isolate: bool, rtl: bool) -> str:
+    """An output's text as written: bidi controls dropped, isolated where `isolate` and `rtl`."""
+    # Always, isolated or not: a value's own override or stray isolate would reorder the
+    # template's text around it (a link's text, a left-to-right subject alike).
+    text = _BIDI_CONTROLS_RE.sub("", text)
+    # Empty output stays empty, so `default:` and blank checks behave as before.
+    if not text or not isolate or not rtl or _URL_START_RE.match(text):
+        return text
+    return f"{_FSI}{text}{_PDI}"
+
+
 class _OutputNode(OutputNode):
     """An output statement that wraps its value in isolates inside right-to-left text."""
 
@@ -50,13 +61,7 @@ class _OutputNode(OutputNode):
         self.isolate = True
 
     def _isolated(self, text: str, context: RenderContext) -> str:
-        # Always, isolated or not: a value's own override or stray isolate would reorder the
-        # template's text around it (a link's text, a left-to-right subject alike).
-        text = _BIDI_CONTROLS_RE.sub("", text)
-        # Empty output stays empty, so `default:` and blank checks behave as before.
-        if not text or not self.isolate or not reader_of(context).rtl or _URL_START_RE.match(text):
-            return text
-        return f"{_FSI}{text}{_PDI}"
+        return isolated(text, isolate=self.isolate, rtl=reader_of(context).rtl)
 
     def render_to_output(self, context: RenderContext, buffer: TextIO) -> int:
         text = to_liquid_string(self.expression.evaluate(context), context.autoescape)

@@ -25,6 +25,7 @@ from personalization.liquid_filters import (
     reader_for,
 )
 from personalization.locales import locale_chain, normalize_locale
+from personalization.simple_templates import SimpleTemplate, simple_template
 
 __all__ = [
     "CHANNELS",
@@ -107,6 +108,8 @@ class _Template:
     scrub_urls: bool
     # The output when the source holds no Liquid markup: served without a render context.
     static: str | None = None
+    # Text and plain outputs only: rendered from a flat plan, to the same characters.
+    simple: SimpleTemplate | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,7 +225,8 @@ class _Compiler:
         # Without markup the output never depends on data: render it once, here (Liquid's
         # own rendering, so e.g. its newline handling is kept).
         static = None if markup else template.render()
-        return _Template(path, template, as_html and markup, static)
+        simple = simple_template(template, ROOTS) if markup else None
+        return _Template(path, template, as_html and markup, static, simple)
 
     def compile_field(self, name: str, value: object, path: str) -> _Field | None:
         as_html = is_html_field(name)
@@ -349,6 +353,17 @@ def channel_locale(compiled: CompiledContent, channel: str, *, locale: str | Non
 def _render(compiled: _Template, data: Mapping[str, Any], reader: Reader) -> str:
     if compiled.static is not None:
         return compiled.static
+    if compiled.simple is not None:
+        try:
+            text = compiled.simple.render(data, rtl=reader.rtl, limit=MAX_OUTPUT_BYTES)
+        except Exception:  # Liquid raises its own error for this data, below
+            text = None
+        if text is not None:
+            return scrub_urls(text) if compiled.scrub_urls else text
+    return _render_liquid(compiled, data, reader)
+
+
+def _render_liquid(compiled: _Template, data: Mapping[str, Any], reader: Reader) -> str:
     template = compiled.template
     buffer = LimitedStringIO(limit=MAX_OUTPUT_BYTES)  # Liquid only bounds its own buffers
     try:
