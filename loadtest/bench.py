@@ -351,9 +351,10 @@ def print_table(result: dict[str, Any]) -> None:
     for name, value in result["ratios"].items():
         print(f"ratio {name:<40}{value:>8.2f}")
     if "costs" in result:
-        from loadtest.workers import print_costs
+        from loadtest.workers import print_costs, print_split
 
         print_costs(result["costs"])
+        print_split(result["connections_per_worker"])
 
 
 def run_core(args: argparse.Namespace) -> dict[str, Any]:

@@ -21,6 +21,7 @@ These are what a deployment is sized from (docs/performance.md, "Sizing").
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -86,6 +87,33 @@ class Meter:
             },
         }
 
+    def connections(self, port: int) -> list[int]:
+        """Established client connections per worker on `port`, most first: uvicorn's workers
+        share one listening socket, so how a burst of new connections splits between them is
+        a race, and it moves the two-worker throughput more than anything in decide does."""
+        counts = []
+        for proc in [self.server, *self.server.children(recursive=True)]:  # 1 worker: in-process
+            try:
+                conns = proc.net_connections(kind="tcp")
+            except psutil.NoSuchProcess:
+                continue
+            mine = sum(1 for c in conns if c.status == "ESTABLISHED" and c.laddr.port == port)
+            if mine:
+                counts.append(mine)
+        return sorted(counts, reverse=True)
+
+    def split_during(self, port: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run `run`, counting the connections per worker 0.2 s into it."""
+        seen: list[list[int]] = []
+        timer = threading.Timer(0.2, lambda: seen.append(self.connections(port)))
+        timer.start()
+        try:
+            result = run()
+        finally:
+            timer.cancel()
+        result["connections_per_worker"] = seen[0] if seen else []
+        return result
+
     @staticmethod
     def per_unit(before: dict[str, Any], after: dict[str, Any], units: int) -> dict[str, Any]:
         by_command = {
@@ -116,14 +144,18 @@ def one_server(workers: int, requests: int) -> dict[str, dict[str, Any]]:
         w = f"w{workers}"
         asyncio.run(closed_loop(port, decide_body(f"warm{w}-"), 1000, 32, "/v1/decide"))
         before = meter.read()
-        decide = asyncio.run(closed_loop(port, decide_body(f"{w}-"), requests, 32, "/v1/decide"))
+        decide = meter.split_during(port, lambda: asyncio.run(
+            closed_loop(port, decide_body(f"{w}-"), requests, 32, "/v1/decide")
+        ))  # fmt: skip
         decide["costs"] = Meter.per_unit(before, meter.read(), requests)
         decide["decisions_per_s"] = decide["requests_per_s"]
 
         batches = max(requests // EVENTS_PER_BATCH, 10)
         asyncio.run(closed_loop(port, events_body(f"warm{w}"), 20, 8, "/v1/events"))
         before = meter.read()
-        events = asyncio.run(closed_loop(port, events_body(w), batches, 8, "/v1/events"))
+        events = meter.split_during(port, lambda: asyncio.run(
+            closed_loop(port, events_body(w), batches, 8, "/v1/events")
+        ))  # fmt: skip
         events["costs"] = Meter.per_unit(before, meter.read(), batches * EVENTS_PER_BATCH)
         events["events_per_s"] = events["requests_per_s"] * EVENTS_PER_BATCH
         assert decide["errors"] == 0 and events["errors"] == 0, (decide, events)
@@ -148,11 +180,20 @@ def run_workers(requests: int) -> dict[str, Any]:
         "placement": "server (1 or 2 workers) and generator share both cores",
         "rows": rows,
         "costs": {name: row.pop("costs") for name, row in rows.items()},
+        "connections_per_worker": {
+            name: row["connections_per_worker"] for name, row in rows.items()
+        },
         "ratios": {
             "decide_2_vs_1_worker": ratio("decide", "decisions_per_s"),
             "events_2_vs_1_worker": ratio("events", "events_per_s"),
         },
     }
+
+
+def print_split(split: dict[str, list[int]]) -> None:
+    print("\nconnections per worker, 0.2 s into each run: " + ", ".join(
+        f"{name} {'/'.join(map(str, counts)) or '?'}" for name, counts in split.items()
+    ))  # fmt: skip
 
 
 def print_costs(costs: dict[str, dict[str, Any]]) -> None:
