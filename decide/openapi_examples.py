@@ -13,6 +13,71 @@ from __future__ import annotations
 
 from typing import Any
 
+# The decide example's answer; the events example reports on it (see above).
+_DECIDE_EXAMPLE_ID = "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw"
+
+
+def _batch_decision(
+    index: int, contact_id: str, decision_id: str, headline: str, locale: str, direction: str
+) -> dict[str, Any]:
+    """One decision of the batch example: both contacts drew the discount variation."""
+    return {
+        "index": index,
+        "decision_id": decision_id,
+        "placement": "homepage_hero",
+        "contact_id": contact_id,
+        "message": {
+            "key": "discount",
+            "content": {
+                "web": {
+                    "headline": headline,
+                    "html": '<a href="https://shop.example/sale">10%</a>',
+                }
+            },
+            "locale": locale,
+            "direction": direction,
+        },
+        "reason": None,
+        "channel": {"primary": "web", "fallbacks": []},
+        "send_at": {
+            "utc": "2026-11-25T21:14:10Z",
+            "local": "2026-11-25T21:14:10+00:00",
+            "timezone": "UTC",
+        },
+        "assignment": {
+            "source": "experiment",
+            "propensity": 0.33,
+            "experiment": "hero_copy",
+            "variation": "discount",
+            "phase": 1,
+        },
+        "degraded": False,
+        "reasons": [
+            "experiment hero_copy phase 1: assigned discount",
+            "channel: web is the placement's first usable",
+            "send_at: now",
+        ],
+    }
+
+
+# The demo's A/B/C experiment, as GET /v1/experiments lists it and GET …/{key} answers.
+_HERO_COPY: dict[str, Any] = {
+    "key": "hero_copy",
+    "version": 3,
+    "placement": "homepage_hero",
+    "status": "running",
+    "coverage": 1.0,
+    "metrics": {"primary": {"event": "click", "type": "binomial", "window_hours": 24}},
+    "phase": 1,
+    "seed": "hero_copy",
+    "hash_version": 2,
+    "variations": [
+        {"key": "control", "message": "welcome", "weight": 0.34},
+        {"key": "discount", "message": "discount", "weight": 0.33},
+        {"key": "shipping", "message": "free_shipping", "weight": 0.33},
+    ],
+}
+
 # An experiment's results, as GET …/results and POST …/check answer them.
 _RESULTS: dict[str, Any] = {
     "experiment": "hero_copy",
@@ -152,7 +217,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         },
         "status": 200,
         "response": {
-            "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw",
+            "decision_id": _DECIDE_EXAMPLE_ID,
             "placement": "homepage_hero",
             "contact_id": "c-1842",
             "message": {
@@ -196,13 +261,13 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                     "event_id": "e-1",
                     "type": "impression",
                     "contact_id": "c-1842",
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw",
+                    "decision_id": _DECIDE_EXAMPLE_ID,
                 },
                 {
                     "event_id": "e-2",
                     "type": "click",
                     "contact_id": "c-1842",
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTE4NDIiLCJtIjoid2VsY29tZSIsImNoIjoid2ViIiwic2EiOjE3OTU2NDEyNTAsInByIjowLjM0LCJwdiI6MywiaWEiOjE3OTU2NDEyNTAsImV4IjoxNzk1ODE0MDUwLCJuIjoiRmpOOGhybzNKM2dkIiwicmUiOiJjbGljayIsInJ3Ijo4NjQwMCwicnYiOmZhbHNlLCJvZCI6ZmFsc2UsImUiOiJoZXJvX2NvcHkiLCJ2IjoiY29udHJvbCIsInBoIjoxLCJkeSI6ZmFsc2UsInNsIjo3MiwibGciOiJmYSJ9.64_KSv7TxUlWx03mR7FtLw",
+                    "decision_id": _DECIDE_EXAMPLE_ID,
                 },
             ]
         },
@@ -224,80 +289,22 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "placement": "homepage_hero",
             "count": 2,
             "decisions": [
-                {
-                    "index": 0,
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTEiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMjUwLCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMjUwLCJleCI6MTc5NTgxNDA1MCwibiI6Ik5KZXYtWWVSaVFQNCIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImVuIn0.fLGaU1zDuBNMA5SwNlomDA",
-                    "placement": "homepage_hero",
-                    "contact_id": "c-1",
-                    "message": {
-                        "key": "discount",
-                        "content": {
-                            "web": {
-                                "headline": "Friend, 10% off today only",
-                                "html": '<a href="https://shop.example/sale">10%</a>',
-                            }
-                        },
-                        "locale": "en",
-                        "direction": "ltr",
-                    },
-                    "reason": None,
-                    "channel": {"primary": "web", "fallbacks": []},
-                    "send_at": {
-                        "utc": "2026-11-25T21:14:10Z",
-                        "local": "2026-11-25T21:14:10+00:00",
-                        "timezone": "UTC",
-                    },
-                    "assignment": {
-                        "source": "experiment",
-                        "propensity": 0.33,
-                        "experiment": "hero_copy",
-                        "variation": "discount",
-                        "phase": 1,
-                    },
-                    "degraded": False,
-                    "reasons": [
-                        "experiment hero_copy phase 1: assigned discount",
-                        "channel: web is the placement's first usable",
-                        "send_at: now",
-                    ],
-                },
-                {
-                    "index": 1,
-                    "decision_id": "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTIiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMjUwLCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMjUwLCJleCI6MTc5NTgxNDA1MCwibiI6Im53UFN4WEpSc00xNCIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImhlIn0.-2aJ85e-7eRLerLq185W1g",
-                    "placement": "homepage_hero",
-                    "contact_id": "c-2",
-                    "message": {
-                        "key": "discount",
-                        "content": {
-                            "web": {
-                                "headline": "\u2068חבר\u2069, 10% הנחה רק היום",
-                                "html": '<a href="https://shop.example/sale">10%</a>',
-                            }
-                        },
-                        "locale": "he",
-                        "direction": "rtl",
-                    },
-                    "reason": None,
-                    "channel": {"primary": "web", "fallbacks": []},
-                    "send_at": {
-                        "utc": "2026-11-25T21:14:10Z",
-                        "local": "2026-11-25T21:14:10+00:00",
-                        "timezone": "UTC",
-                    },
-                    "assignment": {
-                        "source": "experiment",
-                        "propensity": 0.33,
-                        "experiment": "hero_copy",
-                        "variation": "discount",
-                        "phase": 1,
-                    },
-                    "degraded": False,
-                    "reasons": [
-                        "experiment hero_copy phase 1: assigned discount",
-                        "channel: web is the placement's first usable",
-                        "send_at: now",
-                    ],
-                },
+                _batch_decision(
+                    0,
+                    "c-1",
+                    "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTEiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMjUwLCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMjUwLCJleCI6MTc5NTgxNDA1MCwibiI6Ik5KZXYtWWVSaVFQNCIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImVuIn0.fLGaU1zDuBNMA5SwNlomDA",
+                    "Friend, 10% off today only",
+                    "en",
+                    "ltr",
+                ),
+                _batch_decision(
+                    1,
+                    "c-2",
+                    "v1.s1.eyJwIjoiaG9tZXBhZ2VfaGVybyIsImMiOiJjLTIiLCJtIjoiZGlzY291bnQiLCJjaCI6IndlYiIsInNhIjoxNzk1NjQxMjUwLCJwciI6MC4zMywicHYiOjMsImlhIjoxNzk1NjQxMjUwLCJleCI6MTc5NTgxNDA1MCwibiI6Im53UFN4WEpSc00xNCIsInJlIjoiY2xpY2siLCJydyI6ODY0MDAsInJ2IjpmYWxzZSwib2QiOmZhbHNlLCJlIjoiaGVyb19jb3B5IiwidiI6ImRpc2NvdW50IiwicGgiOjEsImR5IjpmYWxzZSwic2wiOjY5LCJsZyI6ImhlIn0.-2aJ85e-7eRLerLq185W1g",
+                    "\u2068חבר\u2069, 10% הנחה רק היום",
+                    "he",
+                    "rtl",
+                ),
             ],
         },
     },
@@ -608,28 +615,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/experiments"): {
         "url": "/v1/experiments",
         "status": 200,
-        "response": {
-            "experiments": [
-                {
-                    "key": "hero_copy",
-                    "version": 3,
-                    "placement": "homepage_hero",
-                    "status": "running",
-                    "coverage": 1.0,
-                    "metrics": {
-                        "primary": {"event": "click", "type": "binomial", "window_hours": 24}
-                    },
-                    "phase": 1,
-                    "seed": "hero_copy",
-                    "hash_version": 2,
-                    "variations": [
-                        {"key": "control", "message": "welcome", "weight": 0.34},
-                        {"key": "discount", "message": "discount", "weight": 0.33},
-                        {"key": "shipping", "message": "free_shipping", "weight": 0.33},
-                    ],
-                }
-            ]
-        },
+        "response": {"experiments": [_HERO_COPY]},
     },
     ("PUT", "/v1/experiments/{key}"): {
         "url": "/v1/experiments/hero_copy_2",
@@ -662,22 +648,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/v1/experiments/{key}"): {
         "url": "/v1/experiments/hero_copy",
         "status": 200,
-        "response": {
-            "key": "hero_copy",
-            "version": 3,
-            "placement": "homepage_hero",
-            "status": "running",
-            "coverage": 1.0,
-            "metrics": {"primary": {"event": "click", "type": "binomial", "window_hours": 24}},
-            "phase": 1,
-            "seed": "hero_copy",
-            "hash_version": 2,
-            "variations": [
-                {"key": "control", "message": "welcome", "weight": 0.34},
-                {"key": "discount", "message": "discount", "weight": 0.33},
-                {"key": "shipping", "message": "free_shipping", "weight": 0.33},
-            ],
-        },
+        "response": _HERO_COPY,
     },
     ("GET", "/v1/experiments/{key}/results"): {
         "url": "/v1/experiments/hero_copy/results",
