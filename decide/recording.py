@@ -118,14 +118,16 @@ async def record(
     ]
     segments = {keys.arm_stats(placement.key, segment) for segment, _ in decided}
     counters.append(batch.command("SADD", keys.arm_stats_registry(placement.key), *segments))
-    sent = None if confirm else asyncio.get_running_loop().create_future()
+    if confirm:
+        await _write(rt, batch, placement.key, counters, spans, None)
+        return
+    sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     written = asyncio.ensure_future(_write(rt, batch, placement.key, counters, spans, sent))
-    if sent is not None:
-        rt.track_write(written)
-        with contextlib.suppress(RedisError, OSError):
-            await sent
-            return
-    await written  # confirming, or not even sent: _write marks the decisions as not recorded
+    rt.track_write(written)
+    with contextlib.suppress(RedisError, OSError):
+        await sent
+        return
+    await written  # not even sent: _write marks the decisions as not recorded
 
 
 async def _write(
