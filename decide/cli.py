@@ -115,9 +115,13 @@ def _client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", default=os.environ.get("DECIDE_API_KEY"), help="admin API key")
 
 
+APP_FACTORY = "decide.app:app_from_env"
+
+
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from decide import supervisor
     from decide.store.embedded import EmbeddedServer
 
     settings = Settings.from_env()
@@ -156,15 +160,14 @@ def serve_command(args: argparse.Namespace) -> int:
             _print_try_it(args.host, args.port)
         if args.workers > 1:  # after the demo load: only the workers write metric files
             _metrics_dir(settings.data_dir)
-        uvicorn.run(
-            "decide.app:app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            access_log=False,  # decide.request_log writes one line per request instead
-        )
+        options: dict[str, Any] = {
+            "factory": True, "host": args.host, "port": args.port, "workers": args.workers,
+            "log_level": args.log_level,
+            "access_log": False,  # decide.request_log writes one line per request instead
+        }  # fmt: skip
+        if args.workers > 1 and supervisor.balances_connections():  # a socket per worker
+            return supervisor.serve(uvicorn.Config(APP_FACTORY, **options))
+        uvicorn.run(APP_FACTORY, **options)
     finally:
         if embedded is not None:
             embedded.stop()

@@ -82,3 +82,35 @@ def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> It
         print(served.stop()[-4000:])
         raise
     served.stop()
+
+
+def workers(parent: int) -> list[int]:
+    """The workers of `decide serve --workers N`: the supervisor's children that run
+    multiprocessing.spawn (not its resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                found.append(int(child))
+    return sorted(found)
+
+
+def clients_of(pid: int, port: int) -> int:
+    """How many established TCP connections on `port` the process holds (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+            count += 1
+    return count

@@ -9,7 +9,6 @@ placement's trials and rewards, and the event export hold every event exactly on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import signal
@@ -27,7 +26,7 @@ import pytest
 from decide.store.embedded import EmbeddedServer
 from tests.chaos.conftest import Report
 from tests.helpers import WEB_RULE, event
-from tests.processes import serving
+from tests.processes import clients_of, serving, workers
 
 pytestmark = pytest.mark.slow
 CONTACTS = 200
@@ -203,42 +202,10 @@ def test_worker_killed_under_load(
         restarted = wait_for_workers(served.process.pid, killed[0])
         report(
             f"worker SIGKILL at {FAULT_AFTER:.0%}: {note}; {load.line()}; {took:.1f} s; "
-            f"uvicorn's supervisor {restarted}"
+            f"the supervisor {restarted}"
         )
         assert load.acked == load.total
         check_counted_once(http, tokens, report)
-
-
-def workers(parent: int) -> list[int]:
-    """uvicorn's worker processes: the supervisor's children that run multiprocessing.spawn
-    (not its resource tracker)."""
-    found = []
-    for task in Path(f"/proc/{parent}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            try:
-                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                found.append(int(child))
-    return sorted(found)
-
-
-def clients_of(pid: int, port: int) -> int:
-    """How many established TCP connections on `port` the process holds (from /proc)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            target = os.readlink(fd)
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
-    count = 0
-    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:
-            count += 1
-    return count
 
 
 def wait_for_workers(parent: int, dead: int) -> str:
