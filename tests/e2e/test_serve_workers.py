@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -53,6 +54,31 @@ def test_a_burst_of_connections_lands_on_both_workers(tmp_path: Path) -> None:
         assert len(pids) == 2, pids
         splits = split_of_bursts(served.port, pids)
         assert all(sum(held) == 16 and min(held) >= 1 for held in splits), splits
+
+
+def test_connections_waiting_on_a_dead_workers_socket_are_served_by_its_replacement(
+    tmp_path: Path,
+) -> None:
+    with serving(tmp_path / "data", "--workers", "2") as served:
+        stopped, _ = workers(served.process.pid)
+        os.kill(stopped, signal.SIGSTOP)  # its socket queues connections it does not accept
+
+        async def requests() -> list[bytes]:
+            conns = await asyncio.gather(
+                *(asyncio.open_connection("127.0.0.1", served.port) for _ in range(16))
+            )
+            os.kill(stopped, signal.SIGKILL)  # with connections queued on its socket
+            for _, writer in conns:
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers = [await asyncio.wait_for(reader.read(4096), 30) for reader, _ in conns]
+            for _, writer in conns:
+                writer.close()
+            return answers
+
+        answers = asyncio.run(requests())
+        assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers), answers
+        now = workers(served.process.pid)
+        assert len(now) == 2 and stopped not in now, now
 
 
 def test_sighup_replaces_each_worker_and_keeps_serving(tmp_path: Path) -> None:
