@@ -43,12 +43,17 @@ def listening_sockets(host: str, port: int, count: int, backlog: int) -> list[so
         with socket.socket(family, socket.SOCK_STREAM) as probe:  # no SO_REUSEPORT: exclusive
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
-    sockets = [socket.create_server((host, port), family=family, backlog=backlog, reuse_port=True)]
+    dualstack = host == "::" and socket.has_dualstack_ipv6()  # as uvicorn binds "::"
+
+    def listening(port: int) -> socket.socket:
+        return socket.create_server(
+            (host, port), family=family, backlog=backlog, reuse_port=True,
+            dualstack_ipv6=dualstack,
+        )  # fmt: skip
+
+    sockets = [listening(port)]
     port = sockets[0].getsockname()[1]  # port 0: the one the kernel chose, for every worker
-    for _ in range(count - 1):
-        sockets.append(
-            socket.create_server((host, port), family=family, backlog=backlog, reuse_port=True)
-        )
+    sockets += [listening(port) for _ in range(count - 1)]
     return sockets
 
 
