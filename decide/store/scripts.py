@@ -142,16 +142,24 @@ async def _run_on_connection(
     """What `pipeline(transaction=False).execute(raise_on_error=False)` does, at a fraction of
     its per-command cost (the hot path's largest share of CPU in a profile): the commands are
     packed into one buffer here, and the replies read under one timer for the round trip
-    rather than a timer per reply. The same connection pool, retry (once, on a connection
-    that died), reply callbacks and per-command errors."""
+    rather than a timer per reply. The same connection pool, reply callbacks and per-command
+    errors. Unlike redis-py, a batch is sent again (once, on a new connection) only if it
+    could not be written: once written the store may have applied it, and a second send
+    would count twice. A connection the server closed while pooled is replaced by the pool."""
     names = [name.upper() for name, _ in ops]
     packed = pack_commands(names, ops)
     callbacks = client.response_callbacks
     pool = client.connection_pool
     conn = await pool.get_connection()  # type: ignore[no-untyped-call]
 
-    async def exchange() -> list[Any]:
+    async def send() -> None:
         await conn.send_packed_command(packed, check_health=False)
+
+    async def failed(error: Exception) -> None:
+        await conn.disconnect()
+
+    try:
+        await conn.retry.call_with_retry(send, failed)
         if on_sent is not None:
             on_sent()
         results: list[Any] = []
@@ -165,15 +173,11 @@ async def _run_on_connection(
                 callback = callbacks.get(name)
                 results.append(reply if callback is None else callback(reply))
         return results
-
-    async def failed(error: Exception) -> None:
-        await conn.disconnect()
-
-    try:
-        results: list[Any] = await conn.retry.call_with_retry(exchange, failed)
-        return results
-    except TimeoutError as error:
-        raise RedisTimeoutError("Timeout reading from the store") from error
+    except BaseException as error:
+        await conn.disconnect()  # replies may be unread: the connection is no longer usable
+        if isinstance(error, TimeoutError):
+            raise RedisTimeoutError("Timeout reading from the store") from error
+        raise
     finally:
         await pool.release(conn)
 

@@ -10,7 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from redis._parsers.encoders import Encoder
 from redis.exceptions import ConnectionError, DataError, NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from decide.runtime import connect
 from decide.store.scripts import Batch, Pipeliner, Scripts, _run, pack_commands
 from tests.conftest import Store
 
@@ -179,3 +181,39 @@ def test_sent_fails_with_the_send(store: Store) -> None:
             await client.aclose()
 
     assert isinstance(asyncio.run(scenario()), ConnectionError)
+
+
+@pytest.mark.parametrize("failure", ["answer_late", "connection_dropped"])
+def test_a_written_batch_is_never_sent_again(store: Store, failure: str) -> None:
+    """Once written, the store may have applied it: a read that times out or a connection
+    dropped before the answer fails the batch rather than sending it again, so a counter is
+    never incremented twice (the retry is for a pooled connection that was dead already)."""
+
+    async def scenario() -> tuple[type[BaseException], int]:
+        client = connect(store.url, 0.2)  # the service's client: one retry, 0.2 s per read
+        killer = aioredis.Redis.from_url(store.url)
+        try:
+            await client.delete("runner-test-counter")
+            blocked = [("INCR", ("runner-test-counter",)), ("BLPOP", ("runner-test-empty", 0.5))]
+            if failure == "connection_dropped":
+                blocked = [("CLIENT", ("SETNAME", "runner-test-late")), *blocked]
+                drop = asyncio.create_task(drop_connection_soon(killer, "runner-test-late"))
+            with pytest.raises((RedisTimeoutError, ConnectionError)) as failed:
+                await _run(client, blocked)
+            if failure == "connection_dropped":
+                await drop
+            await asyncio.sleep(0.6)  # the BLPOP of any second send would be over by now
+            return failed.type, int(await killer.get("runner-test-counter"))
+        finally:
+            await client.aclose()
+            await killer.aclose()
+
+    expected = RedisTimeoutError if failure == "answer_late" else ConnectionError
+    assert asyncio.run(scenario()) == (expected, 1)
+
+
+async def drop_connection_soon(killer: aioredis.Redis, name: str) -> None:
+    await asyncio.sleep(0.1)  # the batch is written and its BLPOP is waiting
+    clients = await killer.client_list()
+    (victim,) = [c for c in clients if c["name"] == name]
+    await killer.client_kill_filter(_id=victim["id"])
