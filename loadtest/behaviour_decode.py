@@ -7,7 +7,8 @@ decode the fields (`contact_codec.decode_behaviour`) and build the `behaviour.*`
 Three contacts, packed as the store keeps them (`contact_codec.encode`): `typical` (60 days as
 loadtest/contact_memory.py drives them: deliveries, opens, clicks, page and product views, a
 cart and a purchase, three channels, revenue, a score and a stage), `fresh` (a first page view
-and a cart) and `empty` (a profile only, as `bench batch` seeds). Printed: the best of
+and a cart) and `sends` (no event yet, two reserved sends: `bench batch`'s contacts after its first
+round). Printed: the best of
 `repeat` runs, µs per contact, without and with scoring rules (which decay the score).
 """
 
@@ -50,8 +51,13 @@ def _fresh() -> dict[str, str]:
 
 
 CONTACTS: dict[str, Callable[[], dict[str, str]]] = {
-    "typical": _typical, "fresh": _fresh, "empty": dict,
+    "typical": _typical, "fresh": _fresh, "sends": dict,
 }  # fmt: skip
+SENDS = [
+    contact_codec.Entry(contact_codec.LIVE | contact_codec.CAP | contact_codec.PENDING, "e", 0,
+                        int(NOW - i * DAY), 0, bytes(9), int(NOW + 3600), int(NOW + 7 * DAY))
+    for i in range(2)
+]  # fmt: skip
 
 
 def _rules() -> ScoringRules:
@@ -72,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rules = _rules()
     for name, make in CONTACTS.items():
-        packed = contact_codec.encode(contact_codec.ContactState(behaviour=make()))
+        entries = SENDS if name == "sends" else []
+        packed = contact_codec.encode(contact_codec.ContactState(make(), entries=entries))
         for label, scoring in (("no scoring", None), ("scoring", rules)):
 
             def once(packed: dict[bytes, bytes] = packed, s: ScoringRules | None = scoring) -> None:
