@@ -376,11 +376,15 @@ def decode_behaviour(fields: Mapping[bytes, bytes]) -> StoredBehaviour:
             if at:
                 last_at[name] = float(at)
     channel_data = join_chunks(fields, "c")
-    channels = {
-        name: (delivered, engaged)
-        for name, delivered, engaged in _named_counters(channel_data, _CHANNEL_BY_CODE)
-        if name
-    }
+    channels = (
+        {
+            name: (delivered, engaged)
+            for name, delivered, engaged in _named_counters(channel_data, _CHANNEL_BY_CODE)
+            if name
+        }
+        if channel_data
+        else {}
+    )
     revenue: dict[str, float] = {}
     suppressed: list[str] = []
     for raw, value in fields.items():
