@@ -1,6 +1,6 @@
 """Folding one contact's stored state into another's (identity merge, and the migration from
 the six-key layout): pure functions over the state as decide/store/contact_codec.py decodes
-it (behaviour in behaviour_view's field names, the 168-byte histogram, the entries)."""
+it (behaviour in the string layout, `n:<type>`…, the 168-byte histogram, the entries)."""
 
 from __future__ import annotations
 

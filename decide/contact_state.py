@@ -15,6 +15,7 @@ from decide.config.placements import Placement
 from decide.contacts import merged_attributes, unflatten
 from decide.store import contact_codec, keys
 from decide.store.scripts import Batch
+from personalization.behaviour import EMPTY, StoredBehaviour
 from personalization.pressure import Send
 from personalization.slot_estimates import SlotHistogram, decode_histogram
 
@@ -58,7 +59,7 @@ def plan_contact_reads(
 @dataclass(frozen=True)
 class ContactState:
     attributes: dict[str, Any]  # stored profile, overridden by the request's attributes
-    behaviour: Mapping[str, str]  # in behaviour_view's field names (contact_codec.decode)
+    behaviour: StoredBehaviour  # parsed once from the hash (contact_codec.decode_behaviour)
     slots: SlotHistogram | None = None
     sends: list[Send] = field(default_factory=list)
     shown: dict[str, float] = field(default_factory=dict)  # message -> when decided
@@ -105,7 +106,7 @@ def read_contact(
         slots = decode_histogram(contact_codec.unpack_slots(contact_codec.join_chunks(fields, "h")))
     return ContactState(
         attributes=merged_attributes(stored, request_attributes),
-        behaviour=contact_codec.decode_behaviour(fields) if stored_profile else {},
+        behaviour=contact_codec.decode_behaviour(fields) if stored_profile else EMPTY,
         slots=slots,
         sends=sends,
         shown=parse_shown(shown) if shown else {},

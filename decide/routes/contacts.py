@@ -72,7 +72,7 @@ async def get_contact(request: Request) -> Response:
     rt, contact_id = _contact(request, "read")
     now = rt.clock()
     raw = await contact_store.read_everything(rt.client, contact_id, now)
-    if not (raw["profile"] or raw["behaviour"] or raw["slots"] or raw["sends"] or raw["shown"]):
+    if not (raw["profile"] or raw["slots"] is not None or raw["sends"] or raw["shown"]):
         raise not_found("contact", contact_id)
     scoring = rt.snapshot.workspace.scoring
     return json_response(

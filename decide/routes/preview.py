@@ -14,7 +14,7 @@ from decide.errors import invalid
 from decide.responses import json_response
 from decide.routes.config import live_placement
 from decide.runtime import Runtime
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import behaviour_view, parse_behaviour
 from personalization.templates import RenderError
 
 
@@ -36,7 +36,9 @@ async def preview(request: Request) -> Response:
         c.fail(f"context.{name}", "is required by this placement")
     if not c.ok():
         raise invalid(c.problems)
-    view = behaviour_view({str(k): str(v) for k, v in stored.items()}, now=rt.clock())
+    view = behaviour_view(
+        parse_behaviour({str(k): str(v) for k, v in stored.items()}), now=rt.clock()
+    )
     data = decisions.template_data("preview", attributes, view, context)
     locale = attributes.get("locale") if isinstance(attributes.get("locale"), str) else None
     rendered = []

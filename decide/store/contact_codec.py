@@ -17,8 +17,9 @@ larger parts are byte strings cut into 64-byte chunks, fields `<part>0`, `<part>
 
 apply_contact_event.lua, reserve_send.lua and add_touch.lua (through contact_lib.lua) write
 the same layout; entries are pruned by those scripts on write, since a field has no TTL.
-`decode` turns the hash into the field names behaviour_view reads (`n:<type>`, `last:<type>`,
-`ch:<channel>:d`…), so everything above the store reads a contact as before.
+`decode_behaviour` parses the hash straight into what behaviour_view reads (every decision
+does it); `decode` and `encode` hold the behaviour in the string layout (`n:<type>`,
+`last:<type>`, `ch:<channel>:d`…) that merges and the migration from six keys work in.
 
 Integers are little-endian, times are epoch seconds. COUNTERS: a header byte `len + 65 * width`
 (width 0: two u16, 1: u32 then u16, 2: two u32; names are at most 64 bytes), the name, the two
@@ -37,6 +38,13 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from personalization.behaviour import (
+    EMPTY_CART,
+    StoredBehaviour,
+    parse_cart,
+    parse_number,
+    parse_views,
+)
 from personalization.pressure import Send
 
 CHUNK = 64
@@ -108,7 +116,7 @@ class Entry:
 
 @dataclass
 class ContactState:
-    """The decoded hash: behaviour in behaviour_view's field names, the 168-byte histogram,
+    """The decoded hash: behaviour in the string layout (`n:<type>`…), the 168-byte histogram,
     the entries and the names their touches refer to."""
 
     behaviour: dict[str, str] = field(default_factory=dict)
@@ -267,7 +275,7 @@ _PLAIN_BACK = {name: raw.decode() for raw, name in _PLAIN.items()}
 _PARTS = (b"t", b"c", b"h", b"q", b"m")
 
 
-# behaviour_view's field names per stored counter name, made once (the hot path decodes).
+# The string layout's field names per stored counter name, made once.
 _TYPE_FIELDS = {code.encode(): ("n:" + name, "last:" + name) for name, code in TYPE_CODES.items()}
 _CHANNEL_FIELDS = {
     code.encode(): (f"ch:{name}:d", f"ch:{name}:e") for name, code in CHANNEL_CODES.items()
@@ -277,7 +285,7 @@ _CHANNEL_FIELDS = {
 def _counters_into(
     out: dict[str, str], data: bytes, known: Mapping[bytes, tuple[str, str]], kind: str
 ) -> int:
-    """Each counter as behaviour_view's two fields; returns the latest first number (for
+    """Each counter as the string layout's two fields; returns the latest first number (for
     types: the last time any event was seen)."""
     pos, end, latest = 0, len(data), 0
     widths = _WIDTHS
@@ -305,8 +313,9 @@ def _counters_into(
     return latest
 
 
-def decode_behaviour(fields: Mapping[bytes, bytes]) -> dict[str, str]:
-    """behaviour_view's fields from the hash (the hot path: only what it reads)."""
+def behaviour_fields(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+    """The behaviour in the string layout (`n:<type>`, `last:<type>`, `ch:<channel>:d`…) that
+    merges and the migration work in and `encode` writes back."""
     out: dict[str, str] = {}
     last_seen = _counters_into(out, join_chunks(fields, "t"), _TYPE_FIELDS, "t")
     _counters_into(out, join_chunks(fields, "c"), _CHANNEL_FIELDS, "c")
@@ -323,9 +332,100 @@ def decode_behaviour(fields: Mapping[bytes, bytes]) -> dict[str, str]:
     return out
 
 
+# The names the codes stand for, as the hash holds the codes.
+_TYPE_BY_CODE = {code.encode(): name for name, code in TYPE_CODES.items()}
+_CHANNEL_BY_CODE = {code.encode(): name for name, code in CHANNEL_CODES.items()}
+
+
+def _named_counters(data: bytes, known: Mapping[bytes, str]) -> list[tuple[str, int, int]]:
+    """unpack_counters, each code spelled out (the hot path: no other work)."""
+    out, pos, end = [], 0, len(data)
+    widths = _WIDTHS
+    while pos < end:
+        width, size = divmod(data[pos], 65)
+        start = pos + 1 + size
+        raw = data[pos + 1 : start]
+        numbers = widths[width] if width < 3 else widths[2]
+        a, b = numbers.unpack_from(data, start)
+        pos = start + numbers.size
+        name = known.get(raw)
+        out.append((raw.decode(errors="replace") if name is None else name, a, b))
+    return out
+
+
+def decode_behaviour(fields: Mapping[bytes, bytes]) -> StoredBehaviour:
+    """What behaviour_view reads, parsed straight from the hash (every decision does this).
+    A counter or field without a name, or a value that is not UTF-8, is skipped."""
+    counts: dict[str, int] = {}
+    last_at: dict[str, float] = {}
+    last_seen = 0  # the last time any event was seen
+    data, pos, known, widths = join_chunks(fields, "t"), 0, _TYPE_BY_CODE, _WIDTHS
+    end = len(data)
+    while pos < end:  # _named_counters inlined: the most work here, on every decision
+        width, size = divmod(data[pos], 65)
+        start = pos + 1 + size
+        raw = data[pos + 1 : start]
+        numbers = widths[width] if width < 3 else widths[2]
+        at, count = numbers.unpack_from(data, start)
+        pos = start + numbers.size
+        if at > last_seen:
+            last_seen = at
+        name = known.get(raw) or raw.decode(errors="replace")
+        if name:
+            counts[name] = count
+            if at:
+                last_at[name] = float(at)
+    channel_data = join_chunks(fields, "c")
+    channels = (
+        {
+            name: (delivered, engaged)
+            for name, delivered, engaged in _named_counters(channel_data, _CHANNEL_BY_CODE)
+            if name
+        }
+        if channel_data
+        else {}
+    )
+    revenue: dict[str, float] = {}
+    suppressed: list[str] = []
+    for raw, value in fields.items():
+        if raw[1:2] != b":":
+            continue
+        try:
+            if raw[:1] == b"r":
+                currency = raw[2:].decode()
+                if currency and (amount := parse_number(value.decode())) is not None:
+                    revenue[currency] = amount
+            elif raw[:1] == b"x" and (channel := raw[2:].decode()):
+                suppressed.append(channel)
+        except UnicodeDecodeError:
+            continue
+    # Each plain field parsed only when there (a contact who only got sends has none).
+    get = fields.get
+    first, score, score_at, stage, cart, views = (
+        get(b"f"), get(b"s"), get(b"a"), get(b"g"), get(b"k"), get(b"v"),
+    )  # fmt: skip
+    return StoredBehaviour(
+        counts, last_at, revenue, channels, tuple(suppressed),
+        float(last_seen) if last_seen else None,
+        None if first is None else parse_number(_text(first)),
+        None if score is None else parse_number(_text(score)),
+        None if score_at is None else parse_number(_text(score_at)),
+        None if stage is None else _text(stage),
+        EMPTY_CART if cart is None else parse_cart(_text(cart) or ""),
+        () if views is None else parse_views(_text(views)),
+    )  # fmt: skip
+
+
+def _text(value: bytes) -> str | None:
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return None
+
+
 def decode(fields: Mapping[bytes, bytes]) -> ContactState:
     return ContactState(
-        behaviour=decode_behaviour(fields),
+        behaviour=behaviour_fields(fields),
         slots=unpack_slots(join_chunks(fields, "h")),
         entries=unpack_entries(join_chunks(fields, "q")),
         places=unpack_names(join_chunks(fields, "m")),

@@ -43,15 +43,16 @@ async def write_profile(
 async def read_everything(
     client: aioredis.Redis, contact_id: str, now: float | None = None
 ) -> dict[str, Any]:
-    """Profile, behaviour (behaviour_view's fields), the 168-byte send-time histogram, the
-    reserved sends that count against caps at `now`, shown content, and the decoded state."""
+    """Profile, behaviour (parsed for behaviour_view), the 168-byte send-time histogram (None
+    without a state hash), the reserved sends that count against caps at `now`, shown content,
+    and the decoded state (behaviour in the string layout merges work in)."""
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.profile(contact_id))
     pipe.hgetall(keys.contact_state(contact_id))
     pipe.hgetall(keys.shown(contact_id))
     profile, fields, shown = await pipe.execute()
     state = contact_codec.decode(fields)
-    return {"profile": profile, "behaviour": state.behaviour,
+    return {"profile": profile, "behaviour": contact_codec.decode_behaviour(fields),
             "slots": state.slots if fields else None,
             "sends": state.sends(now if now is not None else 0.0), "shown": shown,
             "state": state}  # fmt: skip

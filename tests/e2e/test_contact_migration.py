@@ -13,7 +13,7 @@ import pytest
 from decide.cli import main
 from decide.store import keys
 from decide.tokens import Decision
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import behaviour_view, parse_behaviour
 from tests.conftest import Clock, Store
 from tests.helpers import decide, event
 
@@ -92,7 +92,7 @@ def test_the_old_layout_decides_the_same_after_migrating(
     assert left == []
 
     contact = api.get("/v1/contacts/old-1").json()
-    assert contact["behaviour"] == behaviour_view(OLD_BEHAVIOUR, now=clock.now)
+    assert contact["behaviour"] == behaviour_view(parse_behaviour(OLD_BEHAVIOUR), now=clock.now)
     assert contact["send_time"]["slots"][0] | {"label": None} == {
         "slot": SLOT, "label": None, "sends": 2, "engaged": 1}  # fmt: skip
     assert sorted(s["at"] for s in contact["sends"]) == [NOON - 2 * DAY, NOON - DAY, NOON + 3600]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import behaviour_view, parse_behaviour
 from personalization.scoring import DAY_S, ScoringRules, parse_scoring
 
 NOW = 1_780_000_000.0
@@ -61,7 +61,7 @@ def typical() -> dict[bytes, bytes]:
 
 
 def test_typical_contact() -> None:
-    view = behaviour_view(typical(), now=NOW)
+    view = behaviour_view(parse_behaviour(typical()), now=NOW)
     assert view == {
         "counts": {"page_view": 14, "click": 3, "purchase": 1, "cart_update": 2},
         "last_at": {
@@ -107,11 +107,13 @@ def test_typical_contact() -> None:
 
 def test_str_fields_read_like_bytes() -> None:
     as_str = {k.decode(): v.decode() for k, v in typical().items()}
-    assert behaviour_view(as_str, now=NOW) == behaviour_view(typical(), now=NOW)
+    assert behaviour_view(parse_behaviour(as_str), now=NOW) == behaviour_view(
+        parse_behaviour(typical()), now=NOW
+    )
 
 
 def test_an_unknown_contact_has_a_stable_empty_shape() -> None:
-    view = behaviour_view({}, now=NOW)
+    view = behaviour_view(parse_behaviour({}), now=NOW)
     assert view["counts"] == {} and view["purchases"] == 0
     assert view["last_seen"] is None and view["days_since_last_activity"] is None
     assert view["cart"] == {
@@ -157,34 +159,40 @@ def test_an_unknown_contact_has_a_stable_empty_shape() -> None:
     ],
 )
 def test_malformed_fields_are_skipped(key: bytes, value: bytes) -> None:
-    view = behaviour_view({key: value}, now=NOW, scoring=RULES)
-    empty = behaviour_view({}, now=NOW, scoring=RULES)
+    view = behaviour_view(parse_behaviour({key: value}), now=NOW, scoring=RULES)
+    empty = behaviour_view(parse_behaviour({}), now=NOW, scoring=RULES)
     assert view == empty
 
 
 def test_malformed_field_does_not_hide_the_others() -> None:
     fields: dict[bytes, bytes] = {**typical(), b"n:oops": b"x", b"last:oops": b"?"}
-    assert behaviour_view(fields, now=NOW) == behaviour_view(typical(), now=NOW)
+    assert behaviour_view(parse_behaviour(fields), now=NOW) == behaviour_view(
+        parse_behaviour(typical()), now=NOW
+    )
 
 
 def test_counts_written_as_floats_by_an_older_version() -> None:
-    assert behaviour_view({b"n:click": b"3.0"}, now=NOW)["counts"] == {"click": 3}
+    assert behaviour_view(parse_behaviour({b"n:click": b"3.0"}), now=NOW)["counts"] == {"click": 3}
 
 
 def test_ids_keep_their_colons() -> None:
-    view = behaviour_view({"views": "page:/a:b\x1fproduct:urn:sku:1"}, now=NOW)
+    view = behaviour_view(parse_behaviour({"views": "page:/a:b\x1fproduct:urn:sku:1"}), now=NOW)
     assert view["viewed_pages"] == ["/a:b"] and view["viewed_products"] == ["urn:sku:1"]
 
 
 def test_a_channel_is_suppressed_whatever_the_value() -> None:
-    assert behaviour_view({"sup:email": "?", "sup:push": "1"}, now=NOW)["suppressed"] == [
+    assert behaviour_view(parse_behaviour({"sup:email": "?", "sup:push": "1"}), now=NOW)[
+        "suppressed"
+    ] == [
         "email",
         "push",
     ]
 
 
 def test_future_timestamps_read_as_just_now() -> None:
-    view = behaviour_view({"last_seen": repr(NOW + 5), "last:click": repr(NOW + 5)}, now=NOW)
+    view = behaviour_view(
+        parse_behaviour({"last_seen": repr(NOW + 5), "last:click": repr(NOW + 5)}), now=NOW
+    )
     assert view["days_since_last_activity"] == 0.0 and view["hours_since"] == {"click": 0.0}
 
 
@@ -200,23 +208,28 @@ def test_future_timestamps_read_as_just_now() -> None:
 )
 def test_cart_abandoned(cart: str, last_purchase: str | None, abandoned: bool) -> None:
     fields = {"cart": cart} | ({"last:purchase": last_purchase} if last_purchase else {})
-    assert behaviour_view(fields, now=NOW)["cart"]["abandoned"] is abandoned
+    assert behaviour_view(parse_behaviour(fields), now=NOW)["cart"]["abandoned"] is abandoned
 
 
 def test_score_decays_with_rules_and_stage_moves_forward_only() -> None:
-    view = behaviour_view(typical(), now=NOW, scoring=RULES)
+    view = behaviour_view(parse_behaviour(typical()), now=NOW, scoring=RULES)
     # 30 points written 30 days ago, active 2 hours ago (no penalty): 15.
     assert view["score"] == pytest.approx(15.0, rel=1e-12)
     # A purchase on record makes a customer.
     assert view["lifecycle_stage"] == "customer"
     no_purchase = {k: v for k, v in typical().items() if b"purchase" not in k}
-    assert behaviour_view(no_purchase, now=NOW, scoring=RULES)["lifecycle_stage"] == "lead"
+    assert (
+        behaviour_view(parse_behaviour(no_purchase), now=NOW, scoring=RULES)["lifecycle_stage"]
+        == "lead"
+    )
     fresh = {"score": "60", "score_at": repr(NOW), "last_seen": repr(NOW)}
-    assert behaviour_view(fresh, now=NOW, scoring=RULES)["lifecycle_stage"] == "mql"
+    assert (
+        behaviour_view(parse_behaviour(fresh), now=NOW, scoring=RULES)["lifecycle_stage"] == "mql"
+    )
 
 
 def test_score_without_rules_is_as_written() -> None:
-    assert behaviour_view({"score": "12.5"}, now=NOW)["score"] == 12.5
+    assert behaviour_view(parse_behaviour({"score": "12.5"}), now=NOW)["score"] == 12.5
 
 
 def test_the_view_is_json_like() -> None:
@@ -232,4 +245,4 @@ def test_the_view_is_json_like() -> None:
         else:
             assert value is None or isinstance(value, bool | int | float | str)
 
-    check(behaviour_view(typical(), now=NOW, scoring=RULES))
+    check(behaviour_view(parse_behaviour(typical()), now=NOW, scoring=RULES))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import behaviour_view, parse_behaviour
 from personalization.scoring import (
     DAY_S,
     ScoringRules,
@@ -304,6 +304,6 @@ def test_a_visitors_45_days(day: int) -> None:
     )
     assert score == pytest.approx(EXPECTED[day], rel=1e-12, abs=1e-12)
     # behaviour_view reads the same from the stored hash; "lead", reached on day 2, stays.
-    view = behaviour_view(fields, now=now, scoring=RULES)
+    view = behaviour_view(parse_behaviour(fields), now=now, scoring=RULES)
     assert view["score"] == pytest.approx(EXPECTED[day], rel=1e-12, abs=1e-12)
     assert view["lifecycle_stage"] == "lead"

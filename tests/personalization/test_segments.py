@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from experiments.conditions import evaluate
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import behaviour_view, parse_behaviour
 from personalization.segments import (
     Segment,
     parse_segments,
@@ -42,7 +42,7 @@ def data_for(
 ) -> dict[str, Any]:
     return {
         "contact": contact,
-        "behaviour": behaviour_view(fields, now=NOW),
+        "behaviour": behaviour_view(parse_behaviour(fields), now=NOW),
         "context": context,
     }
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import behaviour_view, parse_behaviour
 from personalization.triggers import (
     Birthday,
     CartAbandoned,
@@ -77,7 +77,7 @@ def test_parse_problems_name_the_field(doc: Any, problems: list[tuple[str, str]]
 
 
 def view(fields: dict[str, str]) -> dict[str, Any]:
-    return behaviour_view(fields, now=T)
+    return behaviour_view(parse_behaviour(fields), now=T)
 
 
 def cart_fires(fields: dict[str, str], hours: float = 1) -> bool:
