@@ -13,7 +13,8 @@ from redis.exceptions import ConnectionError, DataError, NoScriptError, Response
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from decide.runtime import connect
-from decide.store.scripts import Batch, Pipeliner, Scripts, _run, pack_commands
+from decide.store.resp import pack_commands
+from decide.store.scripts import Batch, Pipeliner, Scripts, _run
 from tests.conftest import Store
 
 
