@@ -114,16 +114,23 @@ def test_the_connection_runner_answers_as_redis_py_pipelines_do(store: Store) ->
     assert ours[3] == {b"a": b"1", b"b": b"2.5", b"c": b"\x00\xff"}
 
 
-def test_arguments_are_encoded_as_redis_py_encodes_them() -> None:
-    ops = [
-        ("HSET", ("k", "f", 1, 2.5, b"\xff", "ی", 10**20, 1e-7, bytearray(b"a"), memoryview(b"b")))
-    ]
-    packed = pack_commands(["HSET"], ops)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("k", "f", 1, 2.5, b"\xff", "ی", "", b"", 10**20, -7, 1e-7, 0.1 + 0.2, -0.0, 1e22,
+         memoryview(b"b")),  # hiredis's packer
+        ("k", "f", bytearray(b"a"), 1, "ی"),  # one it refuses: the Python packer
+    ],
+)  # fmt: skip
+def test_arguments_are_encoded_as_redis_py_encodes_them(args: tuple[object, ...]) -> None:
+    packed = pack_commands(["HSET", "HSET"], [("HSET", args), ("hset", args[:3])])
     encoder = Encoder("utf-8", "strict", False)
-    expected = b"".join(
-        b"$%d\r\n%s\r\n" % (len(p), p) for p in (b"HSET", *map(encoder.encode, ops[0][1]))
-    )
-    assert packed == b"*11\r\n" + expected
+
+    def expected(parts: tuple[object, ...]) -> bytes:
+        encoded = (b"HSET", *map(encoder.encode, parts))
+        return b"*%d\r\n" % len(encoded) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)
+
+    assert packed == expected(args) + expected(args[:3])
     for bad in (True, None, [1]):
         with pytest.raises(DataError):
             pack_commands(["SET"], [("SET", ("k", bad))])
