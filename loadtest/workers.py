@@ -4,8 +4,13 @@
 
 For 1 then 2 workers, back to back, on the same embedded valkey-server settings: single
 POST /v1/decide (web A/B, two-token template; closed loop, 32 connections), then
-POST /v1/events in batches of 100 (closed loop, 8 connections). Nothing is pinned: the
+POST /v1/events in batches of 100 (closed loop, 16 connections). Nothing is pinned: the
 target is the 2-core box as deployed, with the load generator sharing the cores.
+
+Each worker accepts on a socket of its own and the kernel spreads connections by a hash of
+their addresses (decide/supervisor.py), so they split binomially. A worker needs about three
+batches in flight to stay busy (one being parsed, one at the store, one being answered). Of
+8 connections a worker gets 2 or fewer with probability 29% (binomial), of 16 only 0.4%.
 
 Around every measured phase the run takes, as deltas per decision or per event:
 - Redis commands, from `INFO commandstats` (commands run inside Lua scripts are counted too,
@@ -34,6 +39,7 @@ from loadtest.bench import HERO, HERO_TEST
 from loadtest.load import closed_loop, decide_server, http
 
 EVENTS_PER_BATCH = 100
+EVENT_CONNECTIONS = 16
 
 
 def decide_body(prefix: str) -> Callable[[int], bytes]:
@@ -88,9 +94,8 @@ class Meter:
         }
 
     def connections(self, port: int) -> list[int]:
-        """Established client connections per worker on `port`, most first: uvicorn's workers
-        share one listening socket, so how a burst of new connections splits between them is
-        a race, and it moves the two-worker throughput more than anything in decide does."""
+        """Established client connections per worker on `port`, most first: how the kernel
+        spread them moves the two-worker throughput more than anything in decide does."""
         counts = []
         for proc in [self.server, *self.server.children(recursive=True)]:  # 1 worker: in-process
             try:
@@ -151,10 +156,10 @@ def one_server(workers: int, requests: int) -> dict[str, dict[str, Any]]:
         decide["decisions_per_s"] = decide["requests_per_s"]
 
         batches = max(requests // EVENTS_PER_BATCH, 10)
-        asyncio.run(closed_loop(port, events_body(f"warm{w}"), 20, 8, "/v1/events"))
+        asyncio.run(closed_loop(port, events_body(f"warm{w}"), 20, EVENT_CONNECTIONS, "/v1/events"))
         before = meter.read()
         events = meter.split_during(port, lambda: asyncio.run(
-            closed_loop(port, events_body(w), batches, 8, "/v1/events")
+            closed_loop(port, events_body(w), batches, EVENT_CONNECTIONS, "/v1/events")
         ))  # fmt: skip
         events["costs"] = Meter.per_unit(before, meter.read(), batches * EVENTS_PER_BATCH)
         events["events_per_s"] = events["requests_per_s"] * EVENTS_PER_BATCH
