@@ -11,7 +11,8 @@ import redis.asyncio as aioredis
 from redis._parsers.encoders import Encoder
 from redis.exceptions import ConnectionError, DataError, NoScriptError, ResponseError
 
-from decide.store.scripts import Batch, Pipeliner, Scripts, _run, pack_commands
+from decide.store.resp import pack_commands
+from decide.store.scripts import Batch, Pipeliner, Scripts, _run
 from tests.conftest import Store
 
 
