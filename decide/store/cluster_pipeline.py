@@ -37,7 +37,9 @@ async def run_on_cluster(
     """What `pipeline(transaction=False).execute(raise_on_error=False)` answers: results in
     order, a failed command's result being its error. `on_sent` is called once every master's
     buffer is written (a command refused there is sent again after, by redis-py); if one could
-    not be written, once redis-py's pipeline has sent it again and answered."""
+    not be written, once redis-py's pipeline has sent it again and answered. If that fails too
+    (a master down), the batch raises as redis-py's would, the other masters' shares applied:
+    callers take a failed batch as maybe applied (the scripts are idempotent)."""
     await client.initialize()  # a no-op, unless redis-py dropped its slot map after a failure
     names = [name.upper() for name, _ in ops]
     routes = _routes(client, names, ops)
@@ -128,9 +130,9 @@ def _slot(client: RedisCluster, name: str, args: tuple[Any, ...]) -> int | None:
         keys = args[2 : 2 + int(args[1])]
     else:  # the key positions the servers gave redis-py (COMMAND), counted from the name
         spec = client.commands_parser.commands.get(name.lower())
-        if spec is None or spec["first_key_pos"] <= 0 or spec["step_count"] <= 0:
+        if not isinstance(spec, dict) or "movablekeys" in spec["flags"]:
             return None
-        if "movablekeys" in spec["flags"]:
+        if spec["first_key_pos"] <= 0 or spec["step_count"] <= 0:
             return None
         last = spec["last_key_pos"]
         end = last if last > 0 else len(args) + 1 + last
