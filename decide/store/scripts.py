@@ -12,9 +12,11 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from decide.store.cluster_pipeline import run_in_pipeline, run_on_cluster
 from decide.store.resp import pack_commands
 
 Arg = str | int | float | bytes
@@ -81,11 +83,12 @@ class Batch:
         """Results in order; a failed command's result is its exception (callers decide).
         `deadline` (loop time, Pipeliner only): past it, TimeoutError — the round trip goes
         on, its answer is no longer waited for. `sent` is resolved once the commands are on
-        the wire (with a cluster client, once answered), or fails with the send's error.
+        the wire, or fails with the send's error.
 
         `then` (WAIT/WAITAOF) follows the batch on the same connection, and follows the
         retried scripts on theirs: each waits for its connection's writes, so together their
-        answers (in `self.waited`) cover every write of the batch."""
+        answers (in `self.waited`) cover every write of the batch. On a cluster, redis-py
+        sends it to its default master with that master's share: it covers those writes."""
         self.waited = []
         if not self.ops:
             return []
@@ -127,13 +130,9 @@ async def _run(
     """One pipelined round trip; `on_sent` is called once the commands are written."""
     if type(client) is aioredis.Redis:
         return await _run_on_connection(client, ops, on_sent)
-    pipe = client.pipeline(transaction=False)  # a cluster: redis-py routes by slot
-    for name, args in ops:
-        pipe.execute_command(name.upper(), *args)
-    results = list(await pipe.execute(raise_on_error=False))
-    if on_sent is not None:  # redis-py does not say when it wrote: now, at the latest
-        on_sent()
-    return results
+    if isinstance(client, RedisCluster):
+        return await run_on_cluster(client, ops, on_sent)
+    return await run_in_pipeline(client, ops, on_sent)
 
 
 async def _run_on_connection(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -43,6 +46,20 @@ def test_two_workers_decide_and_count_on_a_cluster(cluster: Store, tmp_path: Pat
     assert any(name.endswith(b":n") for name in client.hkeys(keys.arm_stats("homepage_hero")))
 
 
+@contextlib.contextmanager
+def _settled_heap() -> Iterator[None]:
+    """The heap frozen as `decide serve` workers freeze theirs (app._settle_heap): this test
+    process holds pytest and every module of the suite, so one full collection here takes
+    ~95 ms, and the decision it lands in overruns its 50 ms read budget and is served degraded
+    whatever its master. Unfrozen after, so the suite's garbage is still collected."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.slow
 def test_a_master_down_degrades_only_the_contacts_on_its_slots(tmp_path: Path) -> None:
     with LocalCluster(tmp_path / "cluster") as nodes:
@@ -53,12 +70,15 @@ def test_a_master_down_degrades_only_the_contacts_on_its_slots(tmp_path: Path) -
             nodes.kill(down)
             contacts = [f"v{i}" for i in range(24)]
             degraded = {}
-            for contact in contacts:
-                started = time.monotonic()
-                answer = api.post("/v1/decide", json={"contact_id": contact, "placement": "hero"})
-                elapsed = time.monotonic() - started
-                assert answer.status_code == 200 and elapsed < 2.0, (answer.text, elapsed)
-                degraded[contact] = answer.json().get("degraded", False)
+            with _settled_heap():
+                for contact in contacts:
+                    started = time.monotonic()
+                    answer = api.post(
+                        "/v1/decide", json={"contact_id": contact, "placement": "hero"}
+                    )
+                    elapsed = time.monotonic() - started
+                    assert answer.status_code == 200 and elapsed < 2.0, (answer.text, elapsed)
+                    degraded[contact] = answer.json().get("degraded", False)
     on_down = {c: nodes.master_of(keys.contact_state(c)) == down for c in contacts}
     assert degraded == on_down
     assert any(on_down.values()) and not all(on_down.values())

@@ -1,0 +1,192 @@
+"""One pipelined round trip on a Redis Cluster: each master gets its share of the commands as
+one packed buffer on one of its connections, all masters at once, and the replies are read
+here. What redis-py's ClusterPipeline does, at a fraction of its CPU per command; what only
+redis-py knows how to do (follow a redirection, refresh the slot map, find a master again) is
+left to its pipeline, for exactly the commands that need it."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ConnectionError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from decide.store.resp import pack_commands
+
+Ops = Sequence[tuple[str, tuple[Any, ...]]]
+
+# Answers of a node that did not run the command (MovedError is an AskError): sending it again
+# cannot count anything twice, and redis-py's pipeline knows where to send it.
+_REFUSED = (AskError, TryAgainError, ClusterDownError)
+
+
+async def run_on_cluster(
+    client: RedisCluster, ops: Ops, on_sent: Callable[[], None] | None = None
+) -> list[Any]:
+    """What `pipeline(transaction=False).execute(raise_on_error=False)` answers: results in
+    order, a failed command's result being its error. `on_sent` is called once every master's
+    buffer is written (a command refused there is sent again after, by redis-py); if one could
+    not be written, once redis-py's pipeline has sent it again and answered. If that fails too
+    (a master down), the batch raises as redis-py's would, the other masters' shares applied:
+    callers take a failed batch as maybe applied (the scripts are idempotent)."""
+    await client.initialize()  # a no-op, unless redis-py dropped its slot map after a failure
+    names = [name.upper() for name, _ in ops]
+    routes = _routes(client, names, ops)
+    if routes is None:
+        return await run_in_pipeline(client, ops, on_sent)
+    shares = []  # all packed before any is sent: a bad argument fails the batch unsent
+    for node, at in routes.values():
+        share = [names[i] for i in at]
+        shares.append((node, at, share, pack_commands(share, [ops[i] for i in at])))
+    unwritten = len(shares)
+
+    def written() -> None:
+        nonlocal unwritten
+        unwritten -= 1
+        if unwritten == 0 and on_sent is not None:
+            on_sent()
+
+    callbacks = client.response_callbacks
+    answers = await asyncio.gather(
+        *(_exchange(node, share, packed, written, callbacks) for node, _, share, packed in shares)
+    )
+    results: list[Any] = [None] * len(ops)
+    again: list[int] = []
+    for (_, at, _, _), replies in zip(shares, answers, strict=True):
+        if replies is None:  # not written: nothing of it ran
+            again += at
+            continue
+        for i, reply in zip(at, replies, strict=True):
+            results[i] = reply
+            if isinstance(reply, _REFUSED):
+                again.append(i)
+    if again:  # only what no master ran, in the batch's order; the answered are never re-sent
+        again.sort()
+        rerun = await run_in_pipeline(client, [ops[i] for i in again])
+        for i, result in zip(again, rerun, strict=True):
+            results[i] = result
+    if unwritten and on_sent is not None:
+        on_sent()
+    return results
+
+
+async def run_in_pipeline(
+    client: Any, ops: Ops, on_sent: Callable[[], None] | None = None
+) -> list[Any]:
+    """redis-py's own pipeline: on a cluster it routes by slot, follows MOVED and ASK (updating
+    its slot map), waits out TRYAGAIN, and on a master it cannot reach reloads the map and
+    sends the batch once more."""
+    pipe = client.pipeline(transaction=False)
+    for name, args in ops:
+        pipe.execute_command(name.upper(), *args)
+    results = list(await pipe.execute(raise_on_error=False))
+    if on_sent is not None:  # redis-py does not say when it wrote: now, at the latest
+        on_sent()
+    return results
+
+
+def _routes(
+    client: RedisCluster, names: list[str], ops: Ops
+) -> dict[str, tuple[ClusterNode, list[int]]] | None:
+    """The ops' positions by the master that serves their slot, by its name; None when one op
+    cannot be routed here, so that the whole batch keeps redis-py's routing: a keyless command
+    (WAIT/WAITAOF after an event batch answers for the writes before it on its connection, and
+    redis-py puts it on its default node with that node's share), keys in several slots
+    (redis-py refuses the batch), a slot its map does not cover (redis-py reloads the map)."""
+    routes: dict[str, tuple[ClusterNode, list[int]]] = {}
+    owner = client.nodes_manager.get_node_from_slot
+    for i, (name, (_, args)) in enumerate(zip(names, ops, strict=True)):
+        slot = _slot(client, name, args)
+        if slot is None:
+            return None
+        try:
+            node = owner(slot)
+        except SlotNotCoveredError:
+            return None
+        share = routes.get(node.name)
+        if share is None:
+            routes[node.name] = share = (node, [])
+        share[1].append(i)
+    return routes
+
+
+def _slot(client: RedisCluster, name: str, args: tuple[Any, ...]) -> int | None:
+    """The one slot all the command's keys hash to (keys.py gives a script's keys one hash tag);
+    None for no key, keys in several slots, or keys only the server can find."""
+    if name in ("EVALSHA", "EVAL"):  # as redis-py: the keys follow numkeys
+        if len(args) < 2:
+            return None
+        keys = args[2 : 2 + int(args[1])]
+    else:  # the key positions the servers gave redis-py (COMMAND), counted from the name
+        spec = client.commands_parser.commands.get(name.lower())
+        if not isinstance(spec, dict) or "movablekeys" in spec["flags"]:
+            return None
+        if spec["first_key_pos"] <= 0 or spec["step_count"] <= 0:
+            return None
+        last = spec["last_key_pos"]
+        end = last if last > 0 else len(args) + 1 + last
+        keys = args[spec["first_key_pos"] - 1 : end : spec["step_count"]]
+    if not keys:
+        return None
+    slot = client.keyslot(keys[0])
+    for key in keys[1:]:
+        if client.keyslot(key) != slot:
+            return None
+    return slot
+
+
+async def _exchange(
+    node: ClusterNode,
+    names: list[str],
+    packed: bytes,
+    written: Callable[[], None],
+    callbacks: dict[str, Callable[..., Any]],
+) -> list[Any] | None:
+    """One master's share: its replies in order, a failed command's being its error; None when
+    the buffer could not be written (redis-py's pipeline sends a batch again in that case too).
+    A connection lost after the write fails the commands not yet answered, as in redis-py's
+    pipeline: they may have run, and sending them again could count them twice."""
+    try:
+        conn = node.acquire_connection()
+    except ConnectionError:  # MaxConnectionsError: every connection of the node is busy
+        return None
+    replies: list[Any] = []
+    try:
+        await node.disconnect_if_needed(conn)
+        try:
+            await conn.send_packed_command(packed, check_health=False)
+        except (ConnectionError, RedisTimeoutError):
+            return None
+        written()
+        try:
+            async with asyncio.timeout(conn.socket_timeout):  # one timer for the round trip
+                for name in names:
+                    try:
+                        reply = await conn.read_response(timeout=math.inf)
+                    except ResponseError as error:
+                        replies.append(error)
+                        continue
+                    callback = callbacks.get(name)
+                    replies.append(reply if callback is None else callback(reply))
+        except TimeoutError:
+            lost: Exception = RedisTimeoutError("Timeout reading from the store")
+            return replies + [lost] * (len(names) - len(replies))
+        except ConnectionError as error:
+            return replies + [error] * (len(names) - len(replies))
+        return replies
+    finally:
+        if len(replies) < len(names):  # a connection goes back with nothing left to read
+            await conn.disconnect()
+        await node.disconnect_if_needed(conn)
+        node.release(conn)

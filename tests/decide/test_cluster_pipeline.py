@@ -1,0 +1,288 @@
+"""The cluster's pipeline runner against a real 3-master cluster: the same answers as redis-py's
+ClusterPipeline, a command a master refuses (MOVED, ASK) sent again once and only it, scripts a
+master forgot loaded again, and `on_sent` called when the buffers are written, not answered."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError, MovedError, NoScriptError, ResponseError
+
+from decide.store import cluster_pipeline
+from decide.store.cluster_pipeline import run_in_pipeline, run_on_cluster
+from decide.store.connection import cluster_seed
+from decide.store.scripts import Batch, Pipeliner, Scripts
+from tests.conftest import Store
+
+Ops = list[tuple[str, tuple[Any, ...]]]
+
+
+@pytest.fixture(autouse=True)
+def empty(cluster: Store) -> None:
+    """No key left behind: a slot is only moved between masters while it holds none."""
+    cluster.flush()
+
+
+def _with_client(store: Store, scenario: Callable[[RedisCluster], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        seed = cluster_seed(store.url)
+        assert seed is not None
+        client = RedisCluster.from_url(seed, socket_timeout=2)
+        try:
+            await client.initialize()
+            return await scenario(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def _tags(store: Store) -> list[str]:
+    """One hash tag per master, so a batch reaches all three."""
+    client = store.client()
+    assert isinstance(client, redis.RedisCluster)
+    found: dict[str, str] = {}
+    for n in range(200):
+        tag = f"t{n}"
+        found.setdefault(client.get_node_from_key(f"{{{tag}}}").name, tag)
+    assert len(found) == 3
+    return list(found.values())
+
+
+@pytest.fixture
+def rerun(monkeypatch: pytest.MonkeyPatch) -> list[Ops]:
+    """The ops handed to redis-py's pipeline, call by call."""
+    calls: list[Ops] = []
+
+    async def spy(client: Any, ops: Ops, on_sent: Any = None) -> list[Any]:
+        calls.append(list(ops))
+        return await run_in_pipeline(client, ops, on_sent)
+
+    monkeypatch.setattr(cluster_pipeline, "run_in_pipeline", spy)
+    return calls
+
+
+def _mixed_ops(a: str, b: str, c: str) -> Ops:
+    return [
+        ("set", (f"{{{a}}}:s", "سلام")),
+        ("hset", (f"{{{b}}}:h", "a", 1, "b", 2.5, "c", b"\x00\xff")),
+        ("zadd", (f"{{{c}}}:z", 1.5, "m1", 2, "m2")),
+        ("get", (f"{{{a}}}:s",)),
+        ("hgetall", (f"{{{b}}}:h",)),
+        ("lpush", (f"{{{b}}}:h", "x")),  # WRONGTYPE, in its place
+        ("zrange", (f"{{{c}}}:z", 0, -1, "WITHSCORES")),
+        ("hincrbyfloat", (f"{{{b}}}:h", "b", 0.25)),
+        ("incr", (f"{{{a}}}:s",)),  # not an integer
+        ("expire", (f"{{{c}}}:z", 60)),
+        ("evalsha", ("0" * 40, 1, f"{{{c}}}:z")),  # NOSCRIPT
+        ("eval", ("return {1, KEYS[1], {2}}", 1, f"{{{a}}}:s")),
+        ("del", (f"{{{a}}}:s", f"{{{a}}}:other")),
+        ("del", (f"{{{b}}}:h",)),
+        ("del", (f"{{{c}}}:z",)),
+    ]
+
+
+def test_the_same_answers_in_the_same_order_as_redis_py(cluster: Store, rerun: list[Ops]) -> None:
+    ops = _mixed_ops(*_tags(cluster))
+
+    async def both(client: RedisCluster) -> tuple[list[Any], list[Any], int]:
+        names = [name.upper() for name, _ in ops]
+        routes = cluster_pipeline._routes(client, names, ops)
+        assert routes is not None
+        ours = await run_on_cluster(client, ops)
+        theirs = await run_in_pipeline(client, ops)
+        return ours, theirs, len(routes)
+
+    ours, theirs, masters = _with_client(cluster, both)
+    assert masters == 3 and rerun == []  # ours did not fall back on redis-py
+    assert [type(r) for r in ours] == [type(r) for r in theirs]
+    assert [str(r) for r in ours] == [str(r) for r in theirs]
+    assert isinstance(ours[5], ResponseError) and "WRONGTYPE" in str(ours[5])
+    assert isinstance(ours[8], ResponseError) and isinstance(ours[10], NoScriptError)
+    assert ours[4] == {b"a": b"1", b"b": b"2.5", b"c": b"\x00\xff"}
+    assert ours[6] == [[b"m1", 1.5], [b"m2", 2.0]]
+    assert ours[11] == [1, f"{{{_tags(cluster)[0]}}}:s".encode(), [2]]
+
+
+def test_a_batch_with_a_keyless_command_keeps_redis_py_routing(
+    cluster: Store, rerun: list[Ops]
+) -> None:
+    """WAIT answers for the writes before it on its connection: redis-py decides which."""
+    a, _, _ = _tags(cluster)
+
+    async def scenario(client: RedisCluster) -> tuple[list[Any], list[Any]]:
+        batch = Batch(Scripts())
+        batch.command("SET", f"{{{a}}}:w", "1")
+        return await batch.execute(client, then=("WAIT", 0, 100)), batch.waited
+
+    results, waited = _with_client(cluster, scenario)
+    assert results == [True] and waited == [0]
+    assert len(rerun) == 1
+
+
+def _node_client(cluster: Store, name: str) -> redis.Redis:
+    host, port = name.rsplit(":", 1)
+    return redis.Redis(host=host, port=int(port), socket_timeout=5)
+
+
+@pytest.fixture
+def nodes(cluster: Store) -> Iterator[dict[str, redis.Redis]]:
+    """Each master by its name, and its node id."""
+    client = cluster.client()
+    assert isinstance(client, redis.RedisCluster)
+    out = {node.name: _node_client(cluster, node.name) for node in client.get_primaries()}
+    yield out
+    for node in out.values():
+        node.close()
+
+
+def _node_id(node: redis.Redis) -> str:
+    return str(node.execute_command("CLUSTER", "MYID").decode())
+
+
+def test_a_moved_slot_is_sent_again_once_and_the_map_follows(
+    cluster: Store, nodes: dict[str, redis.Redis], rerun: list[Ops]
+) -> None:
+    a, b, _ = _tags(cluster)
+    moved, stays = f"{{{a}}}:n", f"{{{b}}}:n"
+    sync = cluster.client()
+    assert isinstance(sync, redis.RedisCluster)
+    slot = sync.keyslot(moved)
+    source = sync.get_node_from_key(moved).name
+    target = sync.get_node_from_key(stays).name
+    neighbour = next(  # answered by the same master, in the same buffer as the moved one
+        key for key in (f"{{n{i}}}:n" for i in range(200))
+        if sync.get_node_from_key(key).name == source and sync.keyslot(key) != slot
+    )  # fmt: skip
+
+    async def scenario(client: RedisCluster) -> list[list[Any]]:
+        assert client.get_node_from_key(moved).name == source  # the client's map, before
+        new_owner = _node_id(nodes[target])
+        for node in nodes.values():  # the slot (no keys yet) now belongs to the target
+            node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", new_owner)
+        try:
+            ops: Ops = [("incr", (neighbour,)), ("incr", (moved,)), ("incr", (stays,))]
+            first = await run_on_cluster(client, ops)
+            routed = client.get_node_from_key(moved).name
+            second = await run_on_cluster(client, ops)
+            assert routed == target
+            return [first, second]
+        finally:
+            nodes[target].delete(moved)
+            back = _node_id(nodes[source])
+            for node in nodes.values():
+                node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", back)
+
+    first, second = _with_client(cluster, scenario)
+    assert first == [1, 1, 1] and second == [2, 2, 2]  # each INCR counted once
+    assert rerun == [[("incr", (moved,))]]  # only the refused one, and only the first time
+
+
+def test_an_ask_during_a_migration_is_followed(
+    cluster: Store, nodes: dict[str, redis.Redis], rerun: list[Ops]
+) -> None:
+    a, b, _ = _tags(cluster)
+    key = f"{{{a}}}:asked"
+    sync = cluster.client()
+    assert isinstance(sync, redis.RedisCluster)
+    slot = sync.keyslot(key)
+    source = nodes[sync.get_node_from_key(key).name]
+    target = nodes[sync.get_node_from_key(f"{{{b}}}").name]
+    target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", _node_id(source))
+    source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", _node_id(target))
+    try:
+        result = _with_client(cluster, lambda client: run_on_cluster(client, [("incr", (key,))]))
+        pipe = target.pipeline(transaction=False)
+        pipe.execute_command("ASKING")
+        pipe.get(key)
+        on_target = pipe.execute()[1]
+        pipe.execute_command("ASKING")
+        pipe.delete(key)
+        pipe.execute()
+    finally:
+        for node in (source, target):
+            node.execute_command("CLUSTER", "SETSLOT", slot, "STABLE")
+    assert result == [1] and on_target == b"1"  # a new key goes to where the slot is going
+    assert rerun == [[("incr", (key,))]]
+
+
+def test_a_master_that_forgot_its_scripts_gets_them_again(
+    cluster: Store, nodes: dict[str, redis.Redis]
+) -> None:
+    tags = _tags(cluster)
+    scripts = Scripts()
+    scripts.sources = {"count": "return redis.call('INCR', KEYS[1])"}
+    scripts.shas = {"count": hashlib.sha1(scripts.sources["count"].encode()).hexdigest()}
+    counters = [f"{{{tag}}}:count" for tag in tags]
+    sync = cluster.client()
+    assert isinstance(sync, redis.RedisCluster)
+
+    async def scenario(client: RedisCluster) -> list[Any]:
+        await scripts.load(client)
+        nodes[sync.get_node_from_key(counters[1]).name].script_flush()  # as after a restart
+        batch = Batch(scripts)
+        for counter in counters:
+            batch.script("count", [counter], [])
+        return await batch.execute(client)
+
+    try:
+        assert _with_client(cluster, scenario) == [1, 1, 1]
+        assert [sync.get(counter) for counter in counters] == [b"1", b"1", b"1"]
+    finally:
+        sync.delete(*counters)
+
+
+def test_on_sent_is_called_once_every_master_has_its_commands(cluster: Store) -> None:
+    """A single decision answers once its write is on the wire, on a cluster too."""
+    a, b, _ = _tags(cluster)
+
+    async def scenario(client: RedisCluster) -> tuple[float, float, list[Any]]:
+        loop = asyncio.get_running_loop()
+        sent: asyncio.Future[None] = loop.create_future()
+        start = loop.time()
+        batch = Batch(Scripts())
+        batch.command("BLPOP", f"{{{a}}}:empty", 0.3)  # answered after 0.3 s
+        batch.command("SET", f"{{{b}}}:sent", "1")
+        answered = asyncio.ensure_future(batch.execute(Pipeliner(client), sent=sent))
+        await sent
+        on_wire = loop.time() - start
+        results = await answered
+        return on_wire, loop.time() - start, results
+
+    on_wire, answered, results = _with_client(cluster, scenario)
+    assert results == [None, True]
+    assert on_wire < 0.2 <= 0.28 <= answered, (on_wire, answered)
+
+
+def test_a_connection_lost_after_the_write_fails_its_commands_without_sending_them_again(
+    cluster: Store, nodes: dict[str, redis.Redis], rerun: list[Ops]
+) -> None:
+    """They may have run: sending them again could count them twice (as redis-py's pipeline)."""
+    a, _, _ = _tags(cluster)
+    key = f"{{{a}}}:lost"
+    sync = cluster.client()
+    assert isinstance(sync, redis.RedisCluster)
+    node = nodes[sync.get_node_from_key(key).name]
+
+    async def scenario(client: RedisCluster) -> list[list[Any]]:
+        ops: Ops = [("incr", (key,))]
+        first = await run_on_cluster(client, ops)
+        for row in node.client_list():
+            if row["cmd"] == "incr":  # the runner's connection, idle in its pool
+                node.client_kill_filter(_id=row["id"])
+        lost = await run_on_cluster(client, ops)
+        return [first, lost, await run_on_cluster(client, ops)]
+
+    try:
+        first, lost, again = _with_client(cluster, scenario)
+        assert first == [1] and again == [2]
+        assert isinstance(lost[0], ConnectionError)
+        assert not isinstance(lost[0], MovedError) and rerun == []
+    finally:
+        sync.delete(key)
