@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import numpy as np
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -22,6 +21,7 @@ from decide.config.snapshot import EMPTY, Snapshot
 from decide.reach import Priors, priors_from
 from decide.settings import Settings
 from decide.store import keys
+from decide.store.cluster_pipeline import cluster_client
 from decide.store.config_store import ConfigStore, InvalidConfig
 from decide.store.connection import cluster_seed
 from decide.store.scripts import Pipeliner, Scripts
@@ -37,7 +37,7 @@ def connect(url: str, timeout_s: float) -> aioredis.Redis:
     # `redis+cluster://` gets a cluster client: the same commands and pipelines, routed by slot
     # (keys.py keeps every script's keys in one slot).
     seed = cluster_seed(url)
-    factory = aioredis.Redis.from_url if seed is None else RedisCluster.from_url
+    factory = aioredis.Redis.from_url if seed is None else cluster_client
     return factory(
         seed or url,
         socket_timeout=timeout_s,

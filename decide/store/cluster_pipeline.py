@@ -1,21 +1,31 @@
 """One pipelined round trip on a Redis Cluster: each master gets its share of the commands as
 one packed buffer on one of its connections, all masters at once, and the replies are read
 here. What redis-py's ClusterPipeline does, at a fraction of its CPU per command; what only
-redis-py knows how to do (follow a redirection, refresh the slot map, find a master again) is
-left to its pipeline, for exactly the commands that need it."""
+redis-py knows how to do (follow a redirection, wait out a migration) is left to its pipeline,
+for exactly the commands that need it.
+
+A master that cannot be written to fails only its own commands, at once: redis-py's pipeline
+would close every connection of the client (failing what other requests have in flight on the
+healthy masters), wait and rebuild its map. The map is refreshed here instead, in the
+background, from the other masters (a replica may have taken the slots over)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from redis._parsers import AsyncCommandsParser
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import (
     AskError,
     ClusterDownError,
     ConnectionError,
+    MaxConnectionsError,
     ResponseError,
     SlotNotCoveredError,
     TryAgainError,
@@ -24,22 +34,46 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from decide.store.resp import pack_commands
 
+log = logging.getLogger("decide")
+
 Ops = Sequence[tuple[str, tuple[Any, ...]]]
 
 # Answers of a node that did not run the command (MovedError is an AskError): sending it again
 # cannot count anything twice, and redis-py's pipeline knows where to send it.
 _REFUSED = (AskError, TryAgainError, ClusterDownError)
 
+MAP_REFRESH_EVERY_S = 1.0  # while a master is unreachable, CLUSTER SLOTS asked at most this often
+
+
+def cluster_client(url: str, **options: Any) -> RedisCluster:
+    """redis-py's client, with a COMMAND table that is asked for once and kept (see below)."""
+    client = RedisCluster.from_url(url, **options)
+    client.commands_parser = _KeptCommandTable()
+    return client
+
+
+class _KeptCommandTable(AsyncCommandsParser):
+    """redis-py asks COMMAND again on every rebuild of its slot map, of the first master that
+    CLUSTER SLOTS lists (slot 0's): while that master is down every rebuild fails, and with it
+    every request of the client. The table cannot change while the servers run; a command it
+    does not know still has it asked again (redis-py calls initialize() without a node)."""
+
+    async def initialize(self, node: ClusterNode | None = None) -> None:
+        if node is not None and self.commands:
+            self.node = node
+            return
+        await super().initialize(node)
+
 
 async def run_on_cluster(
     client: RedisCluster, ops: Ops, on_sent: Callable[[], None] | None = None
 ) -> list[Any]:
     """What `pipeline(transaction=False).execute(raise_on_error=False)` answers: results in
-    order, a failed command's result being its error. `on_sent` is called once every master's
-    buffer is written (a command refused there is sent again after, by redis-py); if one could
-    not be written, once redis-py's pipeline has sent it again and answered. If that fails too
-    (a master down), the batch raises as redis-py's would, the other masters' shares applied:
-    callers take a failed batch as maybe applied (the scripts are idempotent)."""
+    order, a failed command's result being its error. The commands of a master whose buffer
+    could not be written get that error (ConnectionError, TimeoutError): none of them ran.
+    `on_sent` is called once every master's buffer is written (a command refused there is sent
+    again after, by redis-py); never when one could not be: the caller learns it from the
+    results."""
     await client.initialize()  # a no-op, unless redis-py dropped its slot map after a failure
     names = [name.upper() for name, _ in ops]
     routes = _routes(client, names, ops)
@@ -63,9 +97,12 @@ async def run_on_cluster(
     )
     results: list[Any] = [None] * len(ops)
     again: list[int] = []
-    for (_, at, _, _), replies in zip(shares, answers, strict=True):
-        if replies is None:  # not written: nothing of it ran
-            again += at
+    for (node, at, _, _), replies in zip(shares, answers, strict=True):
+        if isinstance(replies, Exception):  # not written: nothing of it ran
+            for i in at:
+                results[i] = replies
+            if not isinstance(replies, MaxConnectionsError):  # busy is not unreachable
+                _refresh_map_soon(client, node)
             continue
         for i, reply in zip(at, replies, strict=True):
             results[i] = reply
@@ -76,8 +113,6 @@ async def run_on_cluster(
         rerun = await run_in_pipeline(client, [ops[i] for i in again])
         for i, result in zip(again, rerun, strict=True):
             results[i] = result
-    if unwritten and on_sent is not None:
-        on_sent()
     return results
 
 
@@ -152,22 +187,22 @@ async def _exchange(
     packed: bytes,
     written: Callable[[], None],
     callbacks: dict[str, Callable[..., Any]],
-) -> list[Any] | None:
-    """One master's share: its replies in order, a failed command's being its error; None when
-    the buffer could not be written (redis-py's pipeline sends a batch again in that case too).
-    A connection lost after the write fails the commands not yet answered, as in redis-py's
-    pipeline: they may have run, and sending them again could count them twice."""
+) -> list[Any] | Exception:
+    """One master's share: its replies in order, a failed command's being its error; the error
+    alone when the buffer could not be written. A connection lost after the write fails the
+    commands not yet answered, as in redis-py's pipeline: they may have run, and sending them
+    again could count them twice."""
     try:
         conn = node.acquire_connection()
-    except ConnectionError:  # MaxConnectionsError: every connection of the node is busy
-        return None
+    except ConnectionError as error:  # MaxConnectionsError: every connection of the node is busy
+        return error
     replies: list[Any] = []
     try:
         await node.disconnect_if_needed(conn)
         try:
             await conn.send_packed_command(packed, check_health=False)
-        except (ConnectionError, RedisTimeoutError):
-            return None
+        except (ConnectionError, RedisTimeoutError) as error:
+            return error
         written()
         try:
             async with asyncio.timeout(conn.socket_timeout):  # one timer for the round trip
@@ -190,3 +225,39 @@ async def _exchange(
             await conn.disconnect()
         await node.disconnect_if_needed(conn)
         node.release(conn)
+
+
+@dataclass
+class _MapRefresh:
+    at: float = -math.inf  # loop time of the last one started
+    task: asyncio.Task[None] | None = None
+
+
+_map_refreshes: weakref.WeakKeyDictionary[RedisCluster, _MapRefresh] = weakref.WeakKeyDictionary()
+
+
+def _refresh_map_soon(client: RedisCluster, failed: ClusterNode) -> None:
+    """A master that cannot be written to may be down for good, its slots taken over by a
+    replica: only the slot map says so, and only the other masters can give it. Asked in the
+    background (the request that saw the failure has its answer already), one at a time and at
+    most every MAP_REFRESH_EVERY_S, without COMMAND (redis-py's rebuild asks it of slot 0's
+    master, which may be the one down)."""
+    manager = client.nodes_manager
+    # Asked last on a rebuild, and no longer the default node (redis-py's keyless commands').
+    manager.move_node_to_end_of_cached_nodes(failed.name)
+    if client.get_default_node() is failed:
+        client.replace_default_node()
+    refresh = _map_refreshes.setdefault(client, _MapRefresh())
+    loop = asyncio.get_running_loop()
+    running = refresh.task is not None and not refresh.task.done()
+    if running or loop.time() - refresh.at < MAP_REFRESH_EVERY_S:
+        return
+    refresh.at = loop.time()
+    refresh.task = loop.create_task(_refresh_map(client, failed.name))
+
+
+async def _refresh_map(client: RedisCluster, failed: str) -> None:
+    try:
+        await client.nodes_manager.initialize(last_failed_node_name=failed)
+    except Exception as error:  # logged: the next failure asks again
+        log.warning("the cluster's slot map was not refreshed: %s", error)

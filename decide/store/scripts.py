@@ -13,7 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from decide.store.cluster_pipeline import run_in_pipeline, run_on_cluster
@@ -83,7 +83,8 @@ class Batch:
         """Results in order; a failed command's result is its exception (callers decide).
         `deadline` (loop time, Pipeliner only): past it, TimeoutError — the round trip goes
         on, its answer is no longer waited for. `sent` is resolved once the commands are on
-        the wire, or fails with the send's error.
+        the wire, or fails with the send's error (on a cluster, once the other masters have
+        answered, if one master's share could not be sent).
 
         `then` (WAIT/WAITAOF) follows the batch on the same connection, and follows the
         retried scripts on theirs: each waits for its connection's writes, so together their
@@ -105,6 +106,8 @@ class Batch:
             if sent is not None and not sent.done():
                 sent.set_exception(error)
             raise
+        if sent is not None:
+            _settle(sent, results)
         self.waited += results[len(self.ops) :]
         results = results[: len(self.ops)]
         missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
@@ -120,6 +123,19 @@ class Batch:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _settle(sent: asyncio.Future[None], results: Sequence[Any]) -> None:
+    """A `sent` still pending once the answers are in: on a cluster, one master's share could
+    not be written. It fails if these results hold a connection's error (its commands may be
+    in that share: the caller must not take them as sent), else is resolved."""
+    if sent.done():
+        return
+    unsent = next((r for r in results if isinstance(r, (ConnectionError, RedisTimeoutError))), None)
+    if unsent is None:
+        sent.set_result(None)
+    else:
+        sent.set_exception(unsent)
 
 
 async def _run(
@@ -238,8 +254,11 @@ class Pipeliner:
                 timer.cancel()
         start = 0
         for w in batch:
+            answers = results[start : start + len(w.ops)]
+            if w.sent is not None:
+                _settle(w.sent, answers)
             if not w.future.done():
-                w.future.set_result(results[start : start + len(w.ops)])
+                w.future.set_result(answers)
             start += len(w.ops)
 
 
