@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError, MovedError, NoScriptError, ResponseError
 
 from decide.store import cluster_pipeline
-from decide.store.cluster_pipeline import run_in_pipeline, run_on_cluster
+from decide.store.cluster_pipeline import cluster_client, run_in_pipeline, run_on_cluster
 from decide.store.connection import cluster_seed
+from decide.store.local_cluster import LocalCluster
 from decide.store.scripts import Batch, Pipeliner, Scripts
 from tests.conftest import Store
 
@@ -33,7 +35,7 @@ def _with_client(store: Store, scenario: Callable[[RedisCluster], Awaitable[Any]
     async def run() -> Any:
         seed = cluster_seed(store.url)
         assert seed is not None
-        client = RedisCluster.from_url(seed, socket_timeout=2)
+        client = cluster_client(seed, socket_timeout=2)
         try:
             await client.initialize()
             return await scenario(client)
@@ -286,3 +288,50 @@ def test_a_connection_lost_after_the_write_fails_its_commands_without_sending_th
         assert not isinstance(lost[0], MovedError) and rerun == []
     finally:
         sync.delete(key)
+
+
+@pytest.mark.slow
+def test_slot_0s_master_down_fails_only_its_commands(tmp_path: Path, rerun: list[Ops]) -> None:
+    """Slot 0's master is the one redis-py asked COMMAND of on every rebuild of its map: with
+    it down, a rebuild (after redis-py dropped the map) must still serve the other masters.
+    Its commands fail at once, unsent and not handed to redis-py's pipeline (which would close
+    every connection of the client), and a `sent` fails only for a batch with commands there."""
+    with LocalCluster(tmp_path / "cluster") as local:
+        store = Store("cluster", local.url, None)
+        tags = _tags(store)
+        sync = store.client()
+        assert isinstance(sync, redis.RedisCluster)
+        first = sync.nodes_manager.get_node_from_slot(0).name
+        dead = next(t for t in tags if sync.get_node_from_key(f"{{{t}}}").name == first)
+        live = [t for t in tags if t != dead]
+
+        async def scenario() -> tuple[list[Any], asyncio.Future[None], asyncio.Future[None]]:
+            seed = cluster_seed(local.url)
+            assert seed is not None
+            client = cluster_client(seed, socket_timeout=2)
+            try:
+                await client.initialize()
+                local.kill(local.ports.index(int(first.rsplit(":", 1)[1])))
+                await client.aclose()  # as redis-py does after a refused connection
+                results = await run_on_cluster(client, [("incr", (f"{{{t}}}:n",)) for t in tags])
+                loop = asyncio.get_running_loop()
+                to_dead, to_live = loop.create_future(), loop.create_future()
+                batches = [Batch(Scripts()), Batch(Scripts())]
+                batches[0].command("INCR", f"{{{dead}}}:n")
+                batches[0].command("INCR", f"{{{live[0]}}}:n")
+                batches[1].command("INCR", f"{{{live[1]}}}:n")
+                pipeliner = Pipeliner(client)
+                await asyncio.gather(
+                    batches[0].execute(pipeliner, sent=to_dead),
+                    batches[1].execute(pipeliner, sent=to_live),
+                )
+                assert client.get_default_node().name != first  # keyless commands go elsewhere
+                return results, to_dead, to_live
+            finally:
+                await client.aclose()
+
+        results, to_dead, to_live = asyncio.run(scenario())
+    for tag, result in zip(tags, results, strict=True):
+        assert isinstance(result, ConnectionError) if tag == dead else result == 1, (tag, result)
+    assert isinstance(to_dead.exception(), ConnectionError) and to_live.result() is None
+    assert rerun == []
