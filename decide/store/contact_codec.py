@@ -172,16 +172,22 @@ def split_chunks(part: str, data: bytes) -> dict[bytes, bytes]:
 # --- parts ---------------------------------------------------------------------------------
 
 
-def unpack_counters(data: bytes) -> list[tuple[str, int, int]]:
-    out, pos = [], 0
-    while pos < len(data):
+def _raw_counters(data: bytes) -> list[tuple[bytes, int, int]]:
+    """Each counter's stored name (a code, or the name itself) and its two numbers: the one
+    walk over a counters part that every reader of one shares."""
+    out, pos, end, widths = [], 0, len(data), _WIDTHS
+    while pos < end:
         width, size = divmod(data[pos], 65)
-        name = data[pos + 1 : pos + 1 + size].decode(errors="replace")
-        numbers = _WIDTHS[min(width, 2)]
-        a, b = numbers.unpack_from(data, pos + 1 + size)
-        out.append((name, a, b))
-        pos += 1 + size + numbers.size
+        start = pos + 1 + size
+        numbers = widths[width] if width < 3 else widths[2]
+        a, b = numbers.unpack_from(data, start)
+        out.append((data[pos + 1 : start], a, b))
+        pos = start + numbers.size
     return out
+
+
+def unpack_counters(data: bytes) -> list[tuple[str, int, int]]:
+    return [(raw.decode(errors="replace"), a, b) for raw, a, b in _raw_counters(data)]
 
 
 def pack_counters(items: list[tuple[str, int, int]]) -> bytes:
@@ -287,15 +293,8 @@ def _counters_into(
 ) -> int:
     """Each counter as the string layout's two fields; returns the latest first number (for
     types: the last time any event was seen)."""
-    pos, end, latest = 0, len(data), 0
-    widths = _WIDTHS
-    while pos < end:
-        width, size = divmod(data[pos], 65)
-        start = pos + 1 + size
-        raw = data[pos + 1 : start]
-        numbers = widths[width] if width < 3 else widths[2]
-        a, b = numbers.unpack_from(data, start)
-        pos = start + numbers.size
+    latest = 0
+    for raw, a, b in _raw_counters(data):
         names = known.get(raw)
         if names is None:
             text = raw.decode(errors="replace")
@@ -338,19 +337,10 @@ _CHANNEL_BY_CODE = {code.encode(): name for name, code in CHANNEL_CODES.items()}
 
 
 def _named_counters(data: bytes, known: Mapping[bytes, str]) -> list[tuple[str, int, int]]:
-    """unpack_counters, each code spelled out (the hot path: no other work)."""
-    out, pos, end = [], 0, len(data)
-    widths = _WIDTHS
-    while pos < end:
-        width, size = divmod(data[pos], 65)
-        start = pos + 1 + size
-        raw = data[pos + 1 : start]
-        numbers = widths[width] if width < 3 else widths[2]
-        a, b = numbers.unpack_from(data, start)
-        pos = start + numbers.size
-        name = known.get(raw)
-        out.append((raw.decode(errors="replace") if name is None else name, a, b))
-    return out
+    """unpack_counters, each code spelled out."""
+    return [
+        (known.get(raw) or raw.decode(errors="replace"), a, b) for raw, a, b in _raw_counters(data)
+    ]
 
 
 def decode_behaviour(fields: Mapping[bytes, bytes]) -> StoredBehaviour:
@@ -359,18 +349,9 @@ def decode_behaviour(fields: Mapping[bytes, bytes]) -> StoredBehaviour:
     counts: dict[str, int] = {}
     last_at: dict[str, float] = {}
     last_seen = 0  # the last time any event was seen
-    data, pos, known, widths = join_chunks(fields, "t"), 0, _TYPE_BY_CODE, _WIDTHS
-    end = len(data)
-    while pos < end:  # _named_counters inlined: the most work here, on every decision
-        width, size = divmod(data[pos], 65)
-        start = pos + 1 + size
-        raw = data[pos + 1 : start]
-        numbers = widths[width] if width < 3 else widths[2]
-        at, count = numbers.unpack_from(data, start)
-        pos = start + numbers.size
+    for name, at, count in _named_counters(join_chunks(fields, "t"), _TYPE_BY_CODE):
         if at > last_seen:
             last_seen = at
-        name = known.get(raw) or raw.decode(errors="replace")
         if name:
             counts[name] = count
             if at:
