@@ -60,7 +60,8 @@ SENDS = [
 ]  # fmt: skip
 
 
-def _rules() -> ScoringRules:
+def scoring_rules() -> ScoringRules:
+    """Lead scoring with decay, inactivity and stages: every part behaviour_view may run."""
     rules, problems = parse_scoring(
         {"half_life_days": 30, "rules": [{"event": "click", "points": 5}],
          "inactivity": {"after_days": 30, "points_per_week": -5},
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--number", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
-    rules = _rules()
+    rules = scoring_rules()
     for name, make in CONTACTS.items():
         entries = SENDS if name == "sends" else []
         packed = contact_codec.encode(contact_codec.ContactState(make(), entries=entries))

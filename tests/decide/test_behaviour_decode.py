@@ -12,22 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from decide.store import contact_codec as cc
+from loadtest.behaviour_decode import scoring_rules
 from personalization.behaviour import VIEW_SEPARATOR, behaviour_view, parse_behaviour
-from personalization.scoring import ScoringRules, parse_scoring
+from personalization.scoring import ScoringRules
 
-
-def _rules() -> ScoringRules:
-    rules, problems = parse_scoring(
-        {"half_life_days": 30, "rules": [{"event": "click", "points": 5}],
-         "inactivity": {"after_days": 30, "points_per_week": -5},
-         "stages": {"lead": 10, "mql": 50, "sql": 100}},
-        "scoring",
-    )  # fmt: skip
-    assert rules is not None, problems
-    return rules
-
-
-RULES = _rules()
+RULES = scoring_rules()  # the timing tool's rules: decay, inactivity and stages
 times = st.integers(1_600_000_000, 2_100_000_000)
 u32 = st.one_of(st.just(0), st.integers(0, 0xFFFF), st.integers(0, 0xFFFF_FFFF), times)
 text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
