@@ -26,13 +26,12 @@ from redis.exceptions import (
     ClusterDownError,
     ConnectionError,
     MaxConnectionsError,
-    ResponseError,
     SlotNotCoveredError,
     TryAgainError,
 )
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from decide.store.resp import pack_commands
+from decide.store.resp import pack_commands, read_replies
 
 log = logging.getLogger("decide")
 
@@ -205,15 +204,7 @@ async def _exchange(
             return error
         written()
         try:
-            async with asyncio.timeout(conn.socket_timeout):  # one timer for the round trip
-                for name in names:
-                    try:
-                        reply = await conn.read_response(timeout=math.inf)
-                    except ResponseError as error:
-                        replies.append(error)
-                        continue
-                    callback = callbacks.get(name)
-                    replies.append(reply if callback is None else callback(reply))
+            await read_replies(conn, names, callbacks, replies)
         except TimeoutError:
             lost: Exception = RedisTimeoutError("Timeout reading from the store")
             return replies + [lost] * (len(names) - len(replies))

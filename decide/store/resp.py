@@ -1,11 +1,15 @@
-"""Redis commands as the bytes on the wire (RESP), packed once for a whole pipeline."""
+"""Redis commands as the bytes on the wire (RESP), packed once for a whole pipeline, and their
+replies read back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from redis.exceptions import DataError
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import DataError, ResponseError
 
 try:  # redis[hiredis] brings it; without it, the Python packer below
     from hiredis import pack_command as _pack_one
@@ -59,3 +63,24 @@ def _encode_other(arg: Any) -> bytes:
     if isinstance(arg, (int, float)) and not isinstance(arg, bool):
         return repr(arg).encode()
     raise DataError(f"Invalid input of type: {type(arg).__name__!r}")
+
+
+async def read_replies(
+    conn: AbstractConnection,
+    names: Sequence[str],
+    callbacks: Mapping[Any, Callable[..., Any]],
+    replies: list[Any],
+) -> None:
+    """The replies to the commands `names`, appended to `replies` as they arrive (what was read
+    stays there if reading fails): a command's error is its reply, and redis-py's reply
+    callbacks are applied as its pipeline does. One timer, the connection's socket timeout,
+    for the whole round trip rather than one per reply."""
+    async with asyncio.timeout(conn.socket_timeout):
+        for name in names:
+            try:
+                reply = await conn.read_response(timeout=math.inf)
+            except ResponseError as error:
+                replies.append(error)
+                continue
+            callback = callbacks.get(name)
+            replies.append(reply if callback is None else callback(reply))

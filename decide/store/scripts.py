@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -13,11 +12,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError, NoScriptError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from decide.store.cluster_pipeline import run_in_pipeline, run_on_cluster
-from decide.store.resp import pack_commands
+from decide.store.resp import pack_commands, read_replies
 
 Arg = str | int | float | bytes
 
@@ -180,15 +179,7 @@ async def _run_on_connection(
         if on_sent is not None:
             on_sent()
         results: list[Any] = []
-        async with asyncio.timeout(conn.socket_timeout):
-            for name in names:
-                try:
-                    reply = await conn.read_response(timeout=math.inf)
-                except ResponseError as error:
-                    results.append(error)
-                    continue
-                callback = callbacks.get(name)
-                results.append(reply if callback is None else callback(reply))
+        await read_replies(conn, names, callbacks, results)
         return results
     except BaseException as error:
         await conn.disconnect()  # replies may be unread: the connection is no longer usable
