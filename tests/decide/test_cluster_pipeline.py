@@ -45,10 +45,16 @@ def _with_client(store: Store, scenario: Callable[[RedisCluster], Awaitable[Any]
     return asyncio.run(run())
 
 
-def _tags(store: Store) -> list[str]:
-    """One hash tag per master, so a batch reaches all three."""
+def _sync_client(store: Store) -> redis.RedisCluster:
+    """The store's synchronous client, for setting up and checking: a cluster's."""
     client = store.client()
     assert isinstance(client, redis.RedisCluster)
+    return client
+
+
+def _tags(store: Store) -> list[str]:
+    """One hash tag per master, so a batch reaches all three."""
+    client = _sync_client(store)
     found: dict[str, str] = {}
     for n in range(200):
         tag = f"t{n}"
@@ -136,8 +142,7 @@ def _node_client(cluster: Store, name: str) -> redis.Redis:
 @pytest.fixture
 def nodes(cluster: Store) -> Iterator[dict[str, redis.Redis]]:
     """Each master by its name, and its node id."""
-    client = cluster.client()
-    assert isinstance(client, redis.RedisCluster)
+    client = _sync_client(cluster)
     out = {node.name: _node_client(cluster, node.name) for node in client.get_primaries()}
     yield out
     for node in out.values():
@@ -153,8 +158,7 @@ def test_a_moved_slot_is_sent_again_once_and_the_map_follows(
 ) -> None:
     a, b, _ = _tags(cluster)
     moved, stays = f"{{{a}}}:n", f"{{{b}}}:n"
-    sync = cluster.client()
-    assert isinstance(sync, redis.RedisCluster)
+    sync = _sync_client(cluster)
     slot = sync.keyslot(moved)
     source = sync.get_node_from_key(moved).name
     target = sync.get_node_from_key(stays).name
@@ -191,8 +195,7 @@ def test_an_ask_during_a_migration_is_followed(
 ) -> None:
     a, b, _ = _tags(cluster)
     key = f"{{{a}}}:asked"
-    sync = cluster.client()
-    assert isinstance(sync, redis.RedisCluster)
+    sync = _sync_client(cluster)
     slot = sync.keyslot(key)
     source = nodes[sync.get_node_from_key(key).name]
     target = nodes[sync.get_node_from_key(f"{{{b}}}").name]
@@ -222,8 +225,7 @@ def test_a_master_that_forgot_its_scripts_gets_them_again(
     scripts.sources = {"count": "return redis.call('INCR', KEYS[1])"}
     scripts.shas = {"count": hashlib.sha1(scripts.sources["count"].encode()).hexdigest()}
     counters = [f"{{{tag}}}:count" for tag in tags]
-    sync = cluster.client()
-    assert isinstance(sync, redis.RedisCluster)
+    sync = _sync_client(cluster)
 
     async def scenario(client: RedisCluster) -> list[Any]:
         await scripts.load(client)
@@ -268,8 +270,7 @@ def test_a_connection_lost_after_the_write_fails_its_commands_without_sending_th
     """They may have run: sending them again could count them twice (as redis-py's pipeline)."""
     a, _, _ = _tags(cluster)
     key = f"{{{a}}}:lost"
-    sync = cluster.client()
-    assert isinstance(sync, redis.RedisCluster)
+    sync = _sync_client(cluster)
     node = nodes[sync.get_node_from_key(key).name]
 
     async def scenario(client: RedisCluster) -> list[list[Any]]:
@@ -299,8 +300,7 @@ def test_slot_0s_master_down_fails_only_its_commands(tmp_path: Path, rerun: list
     with LocalCluster(tmp_path / "cluster") as local:
         store = Store("cluster", local.url, None)
         tags = _tags(store)
-        sync = store.client()
-        assert isinstance(sync, redis.RedisCluster)
+        sync = _sync_client(store)
         first = sync.nodes_manager.get_node_from_slot(0).name
         dead = next(t for t in tags if sync.get_node_from_key(f"{{{t}}}").name == first)
         live = [t for t in tags if t != dead]
