@@ -244,12 +244,9 @@ class Pipeliner:
             if timer is not None:
                 timer.cancel()
         start = 0
-        for w in batch:
-            answers = results[start : start + len(w.ops)]
-            if w.sent is not None:
-                _settle(w.sent, answers)
+        for w in batch:  # Batch.execute settles each waiter's `sent` from its answers
             if not w.future.done():
-                w.future.set_result(answers)
+                w.future.set_result(results[start : start + len(w.ops)])
             start += len(w.ops)
 
 
