@@ -1,14 +1,15 @@
 """Python CPU per request through decide's real ASGI app (every middleware, the real routes, a
 real embedded valkey-server), without an HTTP server or a load generator in the way.
 
-    python -m loadtest.app_cpu [--requests 12800] [--settle-heap] [--profile]
+    python -m loadtest.app_cpu [--requests 12800] [--callers 32] [--settle-heap] [--profile]
 
 32 callers in one uvloop loop each send POST /v1/decide for the demo's `homepage_hero` (an
 A/B/C test, a two-token template) to new contacts, as wrk does. The process's CPU time per
 request is far less noisy than requests/s over HTTP on a shared box, so it is what to watch
 when tuning the hot path; the garbage collector's pauses are reported per generation, since
 a full collection is what a busy worker's p99 shows. `--settle-heap` applies the GC tuning
-that `decide serve` workers get; `--profile` prints cProfile's top functions by own time.
+that `decide serve` workers get; `--profile` prints cProfile's top functions by own CPU time
+(not wall time: the store shares the core); `--callers 1` measures decisions arriving alone.
 Pin it to a core (`taskset -c 0`) for steadier numbers.
 """
 
@@ -118,7 +119,9 @@ async def _lifespan(app: Callable[..., Awaitable[None]]) -> Callable[[], Awaitab
     return shutdown
 
 
-async def measure(url: str, requests: int, rounds: int, settle_heap: bool) -> list[float]:
+async def measure(
+    url: str, requests: int, rounds: int, settle_heap: bool, callers: int = CALLERS
+) -> list[float]:
     settings = Settings.from_env()
     app = create_app(settings, url, settle_heap=settle_heap)
     shutdown = await _lifespan(app)
@@ -128,7 +131,7 @@ async def measure(url: str, requests: int, rounds: int, settle_heap: bool) -> li
     await runtime.refresh()
     pauses = Pauses()
     gc.callbacks.append(pauses)
-    per_caller = requests // CALLERS
+    per_caller = requests // callers
     contacts = iter(range(10**9))
     failures: list[int] = []
 
@@ -143,8 +146,8 @@ async def measure(url: str, requests: int, rounds: int, settle_heap: bool) -> li
         for round_ in range(rounds + 1):  # the first round warms up
             pauses.clear()
             cpu, wall = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(caller() for _ in range(CALLERS)))
-            n = per_caller * CALLERS
+            await asyncio.gather(*(caller() for _ in range(callers)))
+            n = per_caller * callers
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             label = "warm-up" if round_ == 0 else f"round {round_}"
             print(f"{label:>8}: {cpu / n * 1e6:6.1f} µs CPU/request, {n / wall:7,.0f} requests/s "
@@ -163,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.app_cpu")
     parser.add_argument("--requests", type=int, default=12_800, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--callers", type=int, default=CALLERS, help="concurrent requests")
     parser.add_argument("--settle-heap", action="store_true", help="GC tuning as decide serve")
     parser.add_argument("--profile", action="store_true", help="cProfile's top functions")
     args = parser.parse_args(argv)
@@ -173,12 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     server = EmbeddedServer(Path(tempfile.mkdtemp(prefix="decide-app-cpu-")))
     server.start()
     try:
-        run = measure(server.url, args.requests, args.rounds, args.settle_heap)
+        run = measure(server.url, args.requests, args.rounds, args.settle_heap, args.callers)
         if args.profile:
             import cProfile
             import pstats
 
-            profile = cProfile.Profile()
+            profile = cProfile.Profile(time.thread_time)  # CPU, not wall: the store shares the core
             results = profile.runcall(uvloop.run, run)
             pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(30)
         else:
