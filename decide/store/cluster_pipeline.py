@@ -69,7 +69,8 @@ async def run_on_cluster(
 ) -> list[Any]:
     """What `pipeline(transaction=False).execute(raise_on_error=False)` answers: results in
     order, a failed command's result being its error. The commands of a master whose buffer
-    could not be written get that error (ConnectionError, TimeoutError): none of them ran.
+    could not be written get that error (ConnectionError, TimeoutError) and are never sent
+    again: a write that failed part way may have run the whole commands it carried.
     `on_sent` is called once every master's buffer is written (a command refused there is sent
     again after, by redis-py); never when one could not be: the caller learns it from the
     results."""
@@ -97,7 +98,7 @@ async def run_on_cluster(
     results: list[Any] = [None] * len(ops)
     again: list[int] = []
     for (node, at, _, _), replies in zip(shares, answers, strict=True):
-        if isinstance(replies, Exception):  # not written: nothing of it ran
+        if isinstance(replies, Exception):  # not (wholly) written: failed, never re-sent
             for i in at:
                 results[i] = replies
             if not isinstance(replies, MaxConnectionsError):  # busy is not unreachable

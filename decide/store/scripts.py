@@ -159,23 +159,22 @@ async def _run_on_connection(
     its per-command cost (the hot path's largest share of CPU in a profile): the commands are
     packed into one buffer here, and the replies read under one timer for the round trip
     rather than a timer per reply. The same connection pool, reply callbacks and per-command
-    errors. Unlike redis-py, a batch is sent again (once, on a new connection) only if it
-    could not be written: once written the store may have applied it, and a second send
-    would count twice. A connection the server closed while pooled is replaced by the pool."""
+    errors. Unlike redis-py, a batch is never sent twice: a write that fails may have reached
+    the store in part, and the whole commands in that part may have run, so a second send
+    could count them twice. Only connecting is retried (nothing is written yet), and a
+    connection the server closed while pooled is replaced by the pool before the write."""
     names = [name.upper() for name, _ in ops]
     packed = pack_commands(names, ops)
     callbacks = client.response_callbacks
     pool = client.connection_pool
     conn = await pool.get_connection()  # type: ignore[no-untyped-call]
 
-    async def send() -> None:
-        await conn.send_packed_command(packed, check_health=False)
-
     async def failed(error: Exception) -> None:
         await conn.disconnect()
 
     try:
-        await conn.retry.call_with_retry(send, failed)
+        await conn.retry.call_with_retry(conn.connect, failed)
+        await conn.send_packed_command(packed, check_health=False)
         if on_sent is not None:
             on_sent()
         results: list[Any] = []

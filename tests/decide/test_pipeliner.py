@@ -225,3 +225,27 @@ async def drop_connection_soon(killer: aioredis.Redis, name: str) -> None:
     clients = await killer.client_list()
     (victim,) = [c for c in clients if c["name"] == name]
     await killer.client_kill_filter(_id=victim["id"])
+
+
+def test_a_write_that_fails_part_way_is_not_sent_again(store: Store) -> None:
+    """The store closes a client whose query buffer outgrows its limit: the INCR at the head of
+    the buffer has run by then, and the write fails on the rest. Sending the batch again (as
+    redis-py's retry would) ran the INCR twice."""
+
+    async def scenario() -> tuple[type[BaseException], int]:
+        client = connect(store.url, 2.0)  # the service's client: one retry
+        admin = aioredis.Redis.from_url(store.url)
+        limit = (await admin.config_get("client-query-buffer-limit"))["client-query-buffer-limit"]
+        try:
+            await admin.config_set("client-query-buffer-limit", "1mb")
+            await admin.delete("runner-test-counter")
+            oversized = [("INCR", ("runner-test-counter",)), ("SET", ("big", b"x" * 16_000_000))]
+            with pytest.raises(ConnectionError) as failed:
+                await _run(client, oversized)
+            return failed.type, int(await admin.get("runner-test-counter"))
+        finally:
+            await admin.config_set("client-query-buffer-limit", limit)
+            await client.aclose()
+            await admin.aclose()
+
+    assert asyncio.run(scenario()) == (ConnectionError, 1)
