@@ -1,10 +1,12 @@
 """Benchmark harness: decide against baselines measured in the same run, as ratios.
 
+    python -m loadtest.bench [all]  every scenario below, then every target of issue 8 met or not
     python -m loadtest.bench batch  [--contacts 10000] [--repeat 3]
     python -m loadtest.bench decide [--requests 20000] [--open-seconds 10]
     python -m loadtest.bench events [--requests 20000]
     python -m loadtest.bench core   [--contacts 20000] [--repeat 5]   (loadtest/core_choice.py)
     python -m loadtest.bench workers [--requests 20000]               (loadtest/workers.py)
+    python -m loadtest.bench memory                          (loadtest/contact_memory.py)
 
 `decide` and `events` are described on their functions below. `batch` compares, for one
 placement and the same 10,000 contacts (stored profiles):
@@ -336,6 +338,11 @@ def run_events(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(result: dict[str, Any]) -> None:
     print(f"\n{result['scenario']}: {os.cpu_count()} cores, {result.get('placement', PLACED)}")
+    if "bytes" in result:
+        for part, size in sorted(result["bytes"].items()):
+            print(f"bytes per contact, {part:<25}{size:>8}")
+        print(f"behaviour state of a typical contact{result['behaviour_bytes']:>10} bytes")
+        return
     in_process = all("us" in row for row in result["rows"].values())
     columns = ("µs each", "") if in_process else ("p50 ms", "p99 ms")
     print(f"{'measurement':<36}{'per second':>14}{columns[0]:>10}{columns[1]:>10}")
@@ -370,6 +377,16 @@ def run_workers(args: argparse.Namespace) -> dict[str, Any]:
     return run_workers(args.requests)  # not pinned: server and generator share the cores
 
 
+def run_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """P5: a typical contact's 60 days through the real paths, then MEMORY USAGE of its keys."""
+    from loadtest.contact_memory import behaviour_bytes, typical_contact_bytes
+
+    sizes = typical_contact_bytes()
+    return {"scenario": "memory", "placement": "in-process, embedded valkey-server",
+            "rows": {}, "ratios": {}, "bytes": sizes,
+            "behaviour_bytes": behaviour_bytes(sizes)}  # fmt: skip
+
+
 PLACED = "server on core 0, generator on 1"
 SCENARIOS = {
     "batch": run_batch,
@@ -377,7 +394,71 @@ SCENARIOS = {
     "events": run_events,
     "core": run_core,
     "workers": run_workers,
+    "memory": run_memory,
 }
+
+# Issue 8's targets: (target, scenario, what is compared, its value in the results, goal).
+# The goal is a floor, or a ceiling where `at_most`.
+TARGETS: tuple[tuple[str, str, str, tuple[str, ...], float, bool], ...] = (
+    ("P1", "decide", "decide / echo, requests/s", ("ratios", "ab_vs_baseline"), 0.60, False),
+    ("P1", "decide", "p99 at half load / echo's",
+     ("ratios", "ab_p99_vs_baseline_p99_at_half_load"), 2.0, True),
+    ("P2", "batch", "batch / the core alone", ("ratios", "batch_vs_core"), 0.60, False),
+    ("P3", "events", "batches of 100 / applier", ("ratios", "batches_vs_applier"), 0.50, False),
+    ("P4", "core", "GrowthBook+MABWiser / core",
+     ("ratios", "baseline_vs_core_as_served"), 2.0, False),
+    ("P5", "memory", "behaviour bytes / contact", ("behaviour_bytes",), 512, True),
+    ("P6", "workers", "2 workers / 1, decisions", ("ratios", "decide_2_vs_1_worker"), 1.2, False),
+    ("P6", "workers", "2 workers / 1, events", ("ratios", "events_2_vs_1_worker"), 1.2, False),
+)  # fmt: skip
+
+
+def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target whose scenario ran: measured, goal and whether it is met."""
+    rows = []
+    for name, scenario, what, path, goal, at_most in TARGETS:
+        if scenario not in results:
+            continue
+        value: Any = results[scenario]
+        for step in path:
+            value = value[step]
+        met = value <= goal if at_most else value >= goal
+        rows.append({"target": name, "what": what, "measured": value,
+                     "goal": f"{'≤' if at_most else '≥'} {goal:g}", "met": met})  # fmt: skip
+    return rows
+
+
+def print_targets(rows: list[dict[str, Any]]) -> None:
+    print(f"\ntargets: {os.cpu_count()} cores")
+    print(f"{'target':<8}{'compared':<32}{'measured':>10}{'goal':>10}  met")
+    for row in rows:
+        value = row["measured"]
+        measured = f"{value:.2f}" if value < 100 else f"{value:,.0f}"  # ratios; bytes
+        print(f"{row['target']:<8}{row['what']:<32}{measured:>10}{row['goal']:>10}  "
+              f"{'yes' if row['met'] else 'NO'}")  # fmt: skip
+
+
+def run_one(scenario: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One scenario with its pinning: the generator (and in-process runs) on core 1, except
+    `workers`, where the server and the generator share both cores."""
+    everything = set(range(os.cpu_count() or 1))
+    os.sched_setaffinity(0, {1} if pinned(1) and scenario != "workers" else everything)
+    core = scenario == "core"
+    scenario_args = argparse.Namespace(**vars(args))
+    scenario_args.contacts = args.contacts or (20_000 if core else 10_000)
+    scenario_args.repeat = args.repeat or (5 if core else 3)
+    result = SCENARIOS[scenario](scenario_args)
+    result |= {"machine": platform.platform(), "cores": os.cpu_count(),
+               "at": datetime.now(UTC).isoformat()}  # fmt: skip
+    print_table(result)
+    return result
+
+
+def write(result: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{result['scenario']}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nwritten to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -386,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("scenario", nargs="?", default="all", choices=["all", *sorted(SCENARIOS)])
     parser.add_argument(
         "--contacts",
         type=int,
@@ -397,20 +478,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20_000, help="decide, events: requests")
     parser.add_argument("--open-seconds", type=float, default=10, help="decide: open-loop run")
     args = parser.parse_args(argv)
-    core = args.scenario == "core"
-    args.contacts = args.contacts or (20_000 if core else 10_000)
-    args.repeat = args.repeat or (5 if core else 3)
-    if pinned(1) and args.scenario != "workers":  # workers: server and generator share both
-        os.sched_setaffinity(0, {1})  # the generator (and the in-process core run) on core 1
-    result = SCENARIOS[args.scenario](args)
-    result |= {"machine": platform.platform(), "cores": os.cpu_count(),
-               "at": datetime.now(UTC).isoformat()}  # fmt: skip
-    print_table(result)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{result['scenario']}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"\nwritten to {out}")
+    if args.scenario != "all":
+        result = run_one(args.scenario, args)
+        print_targets(targets({args.scenario: result}))
+        write(result)
+        return 0
+    results = {name: run_one(name, args) for name in ALL}
+    rows = targets(results)
+    print_targets(rows)
+    write({"scenario": "all", "results": results, "targets": rows})
     return 0
+
+
+ALL = ("core", "batch", "decide", "events", "memory", "workers")  # quickest first
 
 
 if __name__ == "__main__":
