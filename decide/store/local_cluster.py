@@ -191,22 +191,30 @@ class LocalCluster:
                 self._ids[node] = client.execute_command("CLUSTER", "MYID").decode()
         return self._ids[node]
 
+    def promoted(self, master: int) -> int | None:
+        """The replica of master `master` that has promoted itself (ROLE), if one has: only
+        after that may another node serve the master's slots."""
+        for replica in self.replicas_of(master):
+            with redis.Redis(port=self.ports[replica], socket_timeout=5) as node:
+                if _role(node) == "master":
+                    return replica
+        return None
+
     def wait_promoted(self, master: int, timeout: float = 15.0) -> int:
-        """Waits until a replica of (the killed) master `master` has taken its slots over and
-        every live master agrees; the index of that replica."""
+        """Waits until a replica of (the dead) master `master` has taken its slots over and
+        every live node agrees; the index of that replica."""
         nodes = self.nodes()
-        candidates = self.replicas_of(master)
         live = [i for i, process in enumerate(self._processes) if process.poll() is None]
-        promoted: list[int] = []
+        found: list[int] = []
 
         def taken_over() -> bool:
-            promoted[:] = [i for i in candidates if _role(nodes[i]) == "master"]
-            if not promoted:
+            replica = self.promoted(master)
+            if replica is None:
                 return False
-            new_id = self.node_id(promoted[0])
+            found[:] = [replica]
+            new_id = self.node_id(replica)
             for i in live:
-                view = {row[0]: row for row in _cluster_nodes(nodes[i])}
-                row = view.get(new_id)
+                row = next((r for r in _cluster_nodes(nodes[i]) if r[0] == new_id), None)
                 if row is None or "master" not in row[2] or len(row) <= 8:  # 8: its slots
                     return False
                 if _cluster_info(nodes[i]).get("cluster_state") != "ok":
@@ -214,7 +222,7 @@ class LocalCluster:
             return True
 
         self._wait(taken_over, timeout, exited_ok=True)
-        return promoted[0]
+        return found[0]
 
     def wait_replicated(self, master: int, timeout: float = 10.0) -> None:
         """Waits until master `master`'s replicas hold everything it has written so far. (Its
