@@ -158,6 +158,11 @@ class LocalCluster:
                 "master_sync_in_progress"
             ):
                 return False
+        for master in range(self.masters):  # online for the master too: WAIT counts it then
+            replication = nodes[master].info("replication")
+            states = [replication.get(f"slave{n}", {}).get("state") for n in range(self.replicas)]
+            if states != ["online"] * self.replicas:
+                return False
         return True
 
     def _wait(self, ready: Callable[[], bool], timeout: float, exited_ok: bool = False) -> None:
