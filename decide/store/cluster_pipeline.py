@@ -26,6 +26,7 @@ from redis.exceptions import (
     ClusterDownError,
     ConnectionError,
     MaxConnectionsError,
+    ResponseError,
     SlotNotCoveredError,
     TryAgainError,
 )
@@ -40,6 +41,10 @@ Ops = Sequence[tuple[str, tuple[Any, ...]]]
 # Answers of a node that did not run the command (MovedError is an AskError): sending it again
 # cannot count anything twice, and redis-py's pipeline knows where to send it.
 _REFUSED = (AskError, TryAgainError, ClusterDownError)
+
+# Keyless, they answer for the writes before them on their connection (an event batch's
+# DECIDE_EVENTS_WAIT/WAITAOF): every master with commands before one gets it after them.
+_BARRIERS = frozenset({"WAIT", "WAITAOF"})
 
 MAP_REFRESH_EVERY_S = 1.0  # while a master is unreachable, CLUSTER SLOTS asked at most this often
 
@@ -73,7 +78,7 @@ async def run_on_cluster(
     again: a write that failed part way may have run the whole commands it carried.
     `on_sent` is called once every master's buffer is written (a command refused there is sent
     again after, by redis-py); never when one could not be: the caller learns it from the
-    results."""
+    results. A WAIT or WAITAOF answers the least any master it followed got (see _weakest)."""
     await client.initialize()  # a no-op, unless redis-py dropped its slot map after a failure
     names = [name.upper() for name, _ in ops]
     routes = _routes(client, names, ops)
@@ -96,24 +101,43 @@ async def run_on_cluster(
         *(_exchange(node, share, packed, written, callbacks) for node, _, share, packed in shares)
     )
     results: list[Any] = [None] * len(ops)
+    waits: dict[int, list[Any]] = {}  # a barrier's answers, one per master it followed
     again: list[int] = []
     for (node, at, _, _), replies in zip(shares, answers, strict=True):
-        if isinstance(replies, Exception):  # not (wholly) written: failed, never re-sent
-            for i in at:
-                results[i] = replies
-            if not isinstance(replies, MaxConnectionsError):  # busy is not unreachable
-                _refresh_map_soon(client, node)
-            continue
-        for i, reply in zip(at, replies, strict=True):
+        written_all = not isinstance(replies, Exception)
+        if not written_all and not isinstance(replies, MaxConnectionsError):
+            _refresh_map_soon(client, node)  # busy is not unreachable
+        for n, i in enumerate(at):
+            # a share not (wholly) written: each of its commands failed, and is never re-sent
+            reply = replies[n] if written_all else replies
+            if names[i] in _BARRIERS:
+                waits.setdefault(i, []).append(reply)
+                continue
             results[i] = reply
             if isinstance(reply, _REFUSED):
                 again.append(i)
+    for i, answered in waits.items():
+        results[i] = _weakest(answered)
     if again:  # only what no master ran, in the batch's order; the answered are never re-sent
         again.sort()
         rerun = await run_in_pipeline(client, [ops[i] for i in again])
         for i, result in zip(again, rerun, strict=True):
             results[i] = result
+        for i in waits:  # a barrier followed them where they did not run
+            if i > again[0]:
+                results[i] = ResponseError(f"{names[i]}: some commands before it ran elsewhere")
     return results
+
+
+def _weakest(answers: list[Any]) -> Any:
+    """A barrier's answer for the whole batch: the least that any master it followed got (WAIT:
+    replicas; WAITAOF: [local, replicas]), or an error one of them answered."""
+    for answer in answers:
+        if isinstance(answer, Exception):
+            return answer
+    if all(isinstance(answer, list) for answer in answers):
+        return [min(column) for column in zip(*answers, strict=True)]
+    return min(answers)
 
 
 async def run_in_pipeline(
@@ -134,14 +158,21 @@ async def run_in_pipeline(
 def _routes(
     client: RedisCluster, names: list[str], ops: Ops
 ) -> dict[str, tuple[ClusterNode, list[int]]] | None:
-    """The ops' positions by the master that serves their slot, by its name; None when one op
-    cannot be routed here, so that the whole batch keeps redis-py's routing: a keyless command
-    (WAIT/WAITAOF after an event batch answers for the writes before it on its connection, and
-    redis-py puts it on its default node with that node's share), keys in several slots
-    (redis-py refuses the batch), a slot its map does not cover (redis-py reloads the map)."""
+    """The ops' positions by the master that serves their slot, by its name; a barrier (WAIT,
+    WAITAOF) goes to every master that has ops before it, after them, as each master replicates
+    its own writes (redis-py would send it to one master: the others' writes went unawaited).
+    None when one op cannot be routed here, so that the whole batch keeps redis-py's routing:
+    another keyless command, a barrier with nothing before it, keys in several slots (redis-py
+    refuses the batch), a slot its map does not cover (redis-py reloads the map)."""
     routes: dict[str, tuple[ClusterNode, list[int]]] = {}
     owner = client.nodes_manager.get_node_from_slot
     for i, (name, (_, args)) in enumerate(zip(names, ops, strict=True)):
+        if name in _BARRIERS:
+            if not routes:
+                return None
+            for _, at in routes.values():
+                at.append(i)
+            continue
         slot = _slot(client, name, args)
         if slot is None:
             return None

@@ -5,6 +5,7 @@ master forgot loaded again, and `on_sent` called when the buffers are written, n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -118,20 +119,41 @@ def test_the_same_answers_in_the_same_order_as_redis_py(cluster: Store, rerun: l
     assert ours[11] == [1, f"{{{_tags(cluster)[0]}}}:s".encode(), [2]]
 
 
-def test_a_batch_with_a_keyless_command_keeps_redis_py_routing(
+def test_a_wait_follows_each_master_s_share_on_the_runner_s_route(
     cluster: Store, rerun: list[Ops]
 ) -> None:
-    """WAIT answers for the writes before it on its connection: redis-py decides which."""
-    a, _, _ = _tags(cluster)
+    """WAIT answers for the writes before it on its connection: each master gets it after its
+    share (no replicas here: 0 each). Another keyless command keeps redis-py's routing."""
+    a, b, _ = _tags(cluster)
 
-    async def scenario(client: RedisCluster) -> tuple[list[Any], list[Any]]:
+    async def scenario(client: RedisCluster) -> tuple[list[Any], list[Any], list[Any]]:
         batch = Batch(Scripts())
         batch.command("SET", f"{{{a}}}:w", "1")
-        return await batch.execute(client, then=("WAIT", 0, 100)), batch.waited
+        batch.command("SET", f"{{{b}}}:w", "1")
+        results = await batch.execute(client, then=("WAIT", 0, 100))
+        pinged = await run_on_cluster(client, [("set", (f"{{{a}}}:w", "2")), ("ping", ())])
+        return results, batch.waited, pinged
 
-    results, waited = _with_client(cluster, scenario)
-    assert results == [True] and waited == [0]
-    assert len(rerun) == 1
+    def waits() -> list[int]:
+        primaries = [_node_client(cluster, n.name) for n in _sync_client(cluster).get_primaries()]
+        return [n.info("commandstats").get("cmdstat_wait", {}).get("calls", 0) for n in primaries]
+
+    before = waits()
+    results, waited, pinged = _with_client(cluster, scenario)
+    ran = [after - was for after, was in zip(waits(), before, strict=True)]
+    assert results == [True, True] and waited == [0]
+    assert sorted(ran) == [0, 1, 1]  # on the masters the batch wrote to, not the third
+    assert pinged == [True, True] and rerun == [[("set", (f"{{{a}}}:w", "2")), ("ping", ())]]
+
+
+@pytest.mark.parametrize(
+    ("answers", "weakest"),
+    [([1, 0, 2], 0), ([[1, 1], [1, 0]], [1, 0]), ([[1, 2], [0, 3]], [0, 2]), ([2], 2)],
+)
+def test_a_barrier_answers_the_least_any_master_got(answers: list[Any], weakest: Any) -> None:
+    assert cluster_pipeline._weakest(answers) == weakest
+    error = ConnectionError("down")
+    assert cluster_pipeline._weakest([*answers, error]) is error
 
 
 def _node_client(cluster: Store, name: str) -> redis.Redis:
@@ -188,6 +210,34 @@ def test_a_moved_slot_is_sent_again_once_and_the_map_follows(
     first, second = _with_client(cluster, scenario)
     assert first == [1, 1, 1] and second == [2, 2, 2]  # each INCR counted once
     assert rerun == [[("incr", (moved,))]]  # only the refused one, and only the first time
+
+
+def test_a_wait_does_not_confirm_a_write_sent_again_to_another_master(
+    cluster: Store, nodes: dict[str, redis.Redis], rerun: list[Ops]
+) -> None:
+    """A command a master refused (MOVED) runs again through redis-py, without the WAIT that
+    followed it: that WAIT cannot answer for it, so the batch is not confirmed (the events
+    answer 503; the retry, routed by the new map, counts nothing twice)."""
+    a, b, _ = _tags(cluster)
+    moved, stays = f"{{{a}}}:n", f"{{{b}}}:n"
+    sync = _sync_client(cluster)
+    slot = sync.keyslot(moved)
+    source, target = sync.get_node_from_key(moved).name, sync.get_node_from_key(stays).name
+
+    async def scenario(client: RedisCluster) -> list[Any]:
+        for node in nodes.values():
+            node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", _node_id(nodes[target]))
+        try:
+            ops: Ops = [("incr", (moved,)), ("incr", (stays,)), ("wait", (0, 100))]
+            return await run_on_cluster(client, ops)
+        finally:
+            nodes[target].delete(moved)
+            for node in nodes.values():
+                node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", _node_id(nodes[source]))
+
+    results = _with_client(cluster, scenario)
+    assert results[:2] == [1, 1] and rerun == [[("incr", (moved,))]]
+    assert isinstance(results[2], ResponseError) and "ran elsewhere" in str(results[2])
 
 
 def test_an_ask_during_a_migration_is_followed(
@@ -335,3 +385,45 @@ def test_slot_0s_master_down_fails_only_its_commands(tmp_path: Path, rerun: list
         assert isinstance(result, ConnectionError) if tag == dead else result == 1, (tag, result)
     assert isinstance(to_dead.exception(), ConnectionError) and to_live.result() is None
     assert rerun == []
+
+
+@pytest.mark.slow
+def test_a_wait_after_a_batch_answers_for_every_master_the_batch_wrote_to(
+    tmp_path: Path, rerun: list[Ops]
+) -> None:
+    """DECIDE_EVENTS_WAIT on a cluster: an event batch writes on several masters, each of which
+    replicates its own share. The WAIT must follow every master's share on its connection and
+    answer the weakest: sent to one master only (redis-py's routing of a keyless command), a
+    batch was acknowledged while another master's replica lacked its part, lost in a failover."""
+    with LocalCluster(tmp_path / "cluster", replicas=1) as local:
+        store = Store("cluster", local.url, None)
+        tags = _tags(store)
+
+        async def scenario() -> tuple[list[list[Any]], list[list[Any]]]:
+            seed = cluster_seed(local.url)
+            assert seed is not None
+            client = cluster_client(seed, socket_timeout=10)
+            try:
+                await client.initialize()
+                default = local.ports.index(client.get_default_node().port)
+                lagging = next(m for m in range(local.masters) if m != default)
+                batch = Batch(Scripts())
+                for tag in tags:
+                    batch.command("INCR", f"{{{tag}}}:n")
+                pipeliner = Pipeliner(client)
+                results, waited = [], []
+                # All replicas up: WAIT answers as soon as they ack (the timeout only bounds a
+                # loaded machine). One paused: it never acks, WAIT answers 0 at its timeout.
+                for pause, timeout_ms in ((None, 5000), (local.replicas_of(lagging)[0], 200)):
+                    with local.paused(pause) if pause is not None else contextlib.nullcontext():
+                        then = ("WAIT", 1, timeout_ms)
+                        results.append(await batch.execute(pipeliner, then=then))
+                        waited.append(batch.waited)
+                return results, waited
+            finally:
+                await client.aclose()
+
+        results, waited = asyncio.run(scenario())
+    assert results == [[1, 1, 1], [2, 2, 2]]
+    assert waited == [[1], [0]], (waited, results)  # one replica lacked its master's share
+    assert rerun == []  # the runner's own route, not redis-py's
