@@ -87,8 +87,8 @@ class Batch:
 
         `then` (WAIT/WAITAOF) follows the batch on the same connection, and follows the
         retried scripts on theirs: each waits for its connection's writes, so together their
-        answers (in `self.waited`) cover every write of the batch. On a cluster, redis-py
-        sends it to its default master with that master's share: it covers those writes."""
+        answers (in `self.waited`) cover every write of the batch. On a cluster it follows
+        every master's share, and answers the least any of them got (cluster_pipeline)."""
         self.waited = []
         if not self.ops:
             return []
