@@ -107,11 +107,9 @@ def reach(
     suppressed = view.get("suppressed") or []
     rule = placement.outreach.channel
     usable, excluded = channel_model.reachable(
-        outbound, state.attributes, suppressed, consent=rule.consent
-    )
-    if not rule.require_address:  # the caller holds the addresses (see ChannelRule)
-        usable = [c for c in outbound if excluded.get(c, "no_address") == "no_address"]
-        excluded = {c: why for c, why in excluded.items() if why != "no_address"}
+        outbound, state.attributes, suppressed,
+        consent=rule.consent, require_address=rule.require_address,
+    )  # fmt: skip
     ok = set(usable) | {c for c in candidates if c == "web"}
     caps = caps_of(placement, workspace)
     earliest: dict[str, float] = {}

@@ -33,6 +33,7 @@ def reachable(
     suppressed: Collection[str],
     *,
     consent: str = "opt_in",
+    require_address: bool = True,
 ) -> tuple[list[str], dict[str, str]]:
     """The channels (in the given order) the contact can receive, and why each other one can't:
     "no_address", "suppressed" or "no_consent" (the first that applies, in that order).
@@ -40,6 +41,8 @@ def reachable(
     With ``consent="opt_in"`` an outbound channel needs an explicit True in
     ``contact["consent"]``; with ``"opt_out"`` only an explicit False blocks it. Suppression
     (bounce, complaint, unsubscribe, SMS STOP) blocks any channel, consent or not.
+    ``require_address=False``: the caller holds the addresses, so a missing one excludes
+    nothing, but suppression and consent still do.
     """
     if consent not in ("opt_in", "opt_out"):
         raise ValueError(f"consent must be 'opt_in' or 'opt_out', not {consent!r}")
@@ -52,7 +55,7 @@ def reachable(
     excluded: dict[str, str] = {}
     for channel in channels:
         flag = consents.get(channel)
-        if not _has_address(channel, contact):
+        if require_address and not _has_address(channel, contact):
             excluded[channel] = "no_address"
         elif channel in suppressed:
             excluded[channel] = "suppressed"

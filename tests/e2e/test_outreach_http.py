@@ -103,6 +103,37 @@ def test_suppression_and_consent(api, store: Store) -> None:
     assert refused["channel"]["primary"] == "sms"
 
 
+def test_suppression_and_consent_hold_when_the_caller_holds_the_addresses(
+    api, store: Store
+) -> None:
+    """An ordered placement trusts the campaign engine for addresses (`require_address` off):
+    decide stores none, yet an unsubscribe, a refused consent and, under opt-in, a consent
+    never given must still keep the channel out. They used to hide behind "no_address"."""
+    no_addresses = {"timezone": "Asia/Tehran"}
+    assert api.put("/v1/placements/n", json=newsletter()).status_code == 201
+    body = decide(api, "c1", "n", attributes=no_addresses)
+    assert body["channel"] == {"primary": "email", "fallbacks": ["sms"]}
+    events(api, event("u1", "unsubscribed", "c1", body["decision_id"]))
+    after = decide(api, "c1", "n", attributes=no_addresses)
+    assert after["channel"] == {"primary": "sms", "fallbacks": []}
+
+    refused = decide(api, "c2", "n", attributes={**no_addresses, "consent": {"email": False}})
+    assert refused["channel"] == {"primary": "sms", "fallbacks": []}
+    assert api.put(
+        "/v1/contacts/c3", json={"attributes": {"consent": {"sms": False}}}
+    ).status_code in (200, 201)
+    stored = decide(api, "c3", "n", attributes=no_addresses)
+    assert stored["channel"] == {"primary": "email", "fallbacks": []}
+
+    opt_in = newsletter(channel={"type": "ordered", "consent": "opt_in"})
+    assert api.put("/v1/placements/o", json=opt_in).status_code == 201
+    silent = decide(api, "c4", "o", attributes=no_addresses)
+    assert silent["message"] is None and silent["reason"] == "no_channel"
+    assert silent["excluded_channels"] == {"email": "no_consent", "sms": "no_consent"}
+    given = decide(api, "c4", "o", attributes={**no_addresses, "consent": {"sms": True}})
+    assert given["channel"] == {"primary": "sms", "fallbacks": []}
+
+
 def test_goal_exit_and_no_repeat(api, store: Store) -> None:
     placement = {
         "channels": ["web"],

@@ -189,3 +189,18 @@ def test_ranking_is_deterministic_given_the_rng() -> None:
     ]
     pushed = next(r for r in explored if r.primary == "push")
     assert "explored" in pushed.reasons["push"]
+
+
+@pytest.mark.parametrize("consent", ["opt_in", "opt_out"])
+def test_without_required_addresses_suppression_and_consent_still_block(consent: str) -> None:
+    """A campaign engine that holds the addresses: none stored here excludes nothing, but a
+    refused consent or a suppression still does (they were skipped behind "no_address")."""
+    nothing_stored = {"consent": {"email": False, "sms": True, "push": True}}
+    usable, excluded = reachable(
+        ["email", "sms", "push", "web_push"], nothing_stored, {"push"},
+        consent=consent, require_address=False,
+    )  # fmt: skip
+    assert usable == (["sms"] if consent == "opt_in" else ["sms", "web_push"])
+    assert excluded == {"email": "no_consent", "push": "suppressed"} | (
+        {"web_push": "no_consent"} if consent == "opt_in" else {}
+    )
