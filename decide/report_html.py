@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from decide.svg_charts import Point, line_chart
+from decide.svg_charts import COLOURS, Point, line_chart
 
 # Logical properties only (margin-inline, text-align: start), so a page mirrors cleanly when
 # a browser or a user sets dir="rtl"; names and content that users wrote carry dir="auto".
@@ -119,8 +119,12 @@ def experiment_page(
     if primary:
         lift_title = (f"Cumulative lift on {primary} vs control (absolute), with the always-valid "
                       "95% interval of the first variation")  # fmt: skip
-        charts = line_chart(lift_title, lift_series, band, zero_line=True)
-        charts += line_chart(f"Cumulative {primary} per variation", rates)
+        # One colour per variation on both charts (control first), the band its variation's.
+        colours = {name: COLOURS[i % len(COLOURS)] for i, name in enumerate(rates)}
+        first = next(iter(lift_series), None)
+        charts = line_chart(lift_title, lift_series, band, zero_line=True, colours=colours,
+                            band_colour=colours.get(first or "", COLOURS[0]))  # fmt: skip
+        charts += line_chart(f"Cumulative {primary} per variation", rates, colours=colours)
     rollout = document.get("rollout_variation")
     rolled = f"· rolled out <b>{name(rollout)}</b>" if rollout else ""
     mismatch = bool(srm and srm.get("mismatch"))

@@ -31,8 +31,12 @@ def line_chart(
     zero_line: bool = False,
     x_label: Callable[[float], str] = epoch_day_label,
     x_format: str | None = None,  # shorthand for x_label=x_format.format, e.g. "round {:.0f}"
+    colours: Mapping[str, str] | None = None,
+    band_colour: str = COLOURS[0],
 ) -> str:
-    """One line per series over x (by default an epoch day), an optional shaded interval band."""
+    """One line per series over x (by default an epoch day), an optional shaded interval band.
+    `colours` by series name keeps a series' colour the same across the charts of a page;
+    without it (or for a name it lacks) series take COLOURS in order."""
     if x_format is not None:
         x_label = x_format.format
     legend = max(90, 7 * max((len(name) for name in series), default=0))
@@ -69,9 +73,10 @@ def line_chart(
     if finite_band:
         upper = " ".join(f"{sx(x):.1f},{sy(hi):.1f}" for x, _, hi in finite_band)
         lower = " ".join(f"{sx(x):.1f},{sy(lo):.1f}" for x, lo, _ in reversed(finite_band))
-        parts.append(f'<polygon points="{upper} {lower}" fill="#1f6feb" fill-opacity="0.15"/>')
+        parts.append(f'<polygon points="{upper} {lower}" fill="{band_colour}" '
+                     'fill-opacity="0.15"/>')  # fmt: skip
     for i, (name, points) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
+        colour = (colours or {}).get(name) or COLOURS[i % len(COLOURS)]
         finite = [(x, y) for x, y in points if math.isfinite(y)]
         path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in finite)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -123,6 +125,15 @@ def test_the_report_page_is_self_contained(api, store: Store) -> None:
     )
     assert "http://" not in text and "https://" not in text and "<script" not in text  # offline
     assert body["assignment"]["experiment"] == "subject"
+    # A variation keeps its colour from the lift chart to the per-variation chart, and the
+    # lift's interval band is drawn in its variation's colour.
+    lift, rates = re.findall(r"<figure>.*?</figure>", text, re.S)[:2]
+    legend = r'style="fill:(#[0-9a-f]{6})">([^<]+)</text>'
+    in_lift = {name: colour for colour, name in re.findall(legend, lift)}
+    in_rates = {name: colour for colour, name in re.findall(legend, rates)}
+    assert set(in_lift) == {"b"} and set(in_rates) == {"a", "b"}
+    assert in_lift["b"] == in_rates["b"] != in_rates["a"]
+    assert f'fill="{in_lift["b"]}" fill-opacity="0.15"' in lift
 
 
 def test_cuped_uses_behaviour_before_exposure(api, store: Store) -> None:
