@@ -168,8 +168,23 @@ def test_placement_page(api, store: Store) -> None:
 def test_an_empty_workspace_and_a_placement_without_log(api, store: Store) -> None:
     assert "None configured." in api.get("/reports/").text
     load_demo(api)
-    text = api.get("/reports/placements/cart_reminder").text
-    assert "no decision-log entries yet" in text and "No data yet" in text
+    text = api.get("/reports/placements/cart_reminder").text  # a rule: never in the log
+    assert "no decision-log entries yet" in text and "nothing to chart here" in text
+    assert api.put("/v1/placements/offers", json=offers()).status_code == 201
+    text = api.get("/reports/placements/offers").text  # a bandit that has not drawn yet
+    assert "no decision-log entries yet" in text and text.count("No data yet") == 5
+
+
+def test_an_experiment_placement_points_to_its_experiment_over_time(api, store: Store) -> None:
+    """The decision log holds bandit draws only: five empty charts would say nothing."""
+    _experiment(api, "copy")
+    for i in range(20):
+        decide(api, f"c-{i}", "p_copy")
+    text = api.get("/reports/placements/p_copy").text
+    assert "<svg" not in text and "No data yet" not in text
+    assert "this placement's policy is experiment, so there is nothing to chart here" in text
+    assert 'on the <a href="/reports/experiments/copy">experiment\'s report</a>' in text
+    assert "What was learned per arm" in text
 
 
 def _csv(response) -> list[dict[str, str]]:
