@@ -163,16 +163,17 @@ def placement_page(
         + column_chart("Decisions per local hour of the planned send", hours)
         + column_chart("Decisions per local weekday of the planned send", days)
     )  # fmt: skip
+    logged = "The decision log holds bandit draws only"
+    over_time = (f"<p><small>From {span}. {logged} (experiments and rules are not logged "
+                 f"there).</small></p>\n{charts}")  # fmt: skip
     if policy.get("type") != "bandit" and not entries:  # five empty charts would say nothing
-        see = (
-            f' Its results over time are on the <a href="/reports/experiments/'
-            f"{html.escape(experiment)}\">experiment's report</a>."
-            if experiment
-            else ""
-        )
-        charts = (f"<p>The decision log holds bandit draws only; this placement's policy is "
-                  f"{html.escape(str(policy.get('type')))}, so there is nothing to chart here."
-                  f"{see}</p>")  # fmt: skip
+        see = ""
+        if experiment:
+            link = f'<a href="/reports/experiments/{html.escape(experiment)}">'
+            see = f" Its results over time are on the {link}experiment's report</a>."
+        over_time = (f"<p>{logged}; this placement's policy is "
+                     f"{html.escape(str(policy.get('type')))}, so there is nothing to chart "
+                     f"here.{see}</p>")  # fmt: skip
     description = placement.get("description")
     about = f'<p dir="auto">{html.escape(description)}</p>' if description else ""
     data = f"/v1/placements/{key}"
@@ -187,9 +188,7 @@ def placement_page(
 <h2>What was learned per arm</h2>
 {_stats_table(stats, max_segments)}
 <h2>Over time</h2>
-<p><small>From {span}. The decision log holds bandit draws only (experiments and rules are
-not logged there).</small></p>
-{charts}
+{over_time}
 <h2>Attribution</h2>
 {_attribution_table(attribution)}""",
     )
