@@ -127,12 +127,12 @@ def reach(
 def rank(
     placement: Placement, usable: Sequence[str], view: Mapping[str, Any], priors: Priors,
     rng: np.random.Generator,
-) -> tuple[tuple[str, ...], list[str]]:  # fmt: skip
-    """Primary first, then at most `max_fallbacks` fallbacks, and why."""
+) -> tuple[tuple[str, ...], dict[str, str]]:  # fmt: skip
+    """Every usable channel, the primary first and then the rest by preference, and why each:
+    `with_fallbacks` keeps those that may go at the primary's send time."""
     rule = placement.outreach.channel
-    limit = 1 + rule.max_fallbacks
     if rule.kind == "ordered" or len(usable) < 2:
-        return tuple(usable[:limit]), [f"channel: {usable[0]} is the placement's first usable"]
+        return tuple(usable), {usable[0]: f"channel: {usable[0]} is the placement's first usable"}
     stored = view.get("channels") or {}
     counts = {
         c: channel_model.ChannelCounts(
@@ -145,10 +145,22 @@ def rank(
         value={c: rule.value for c in usable}, cost=dict(rule.cost), rng=rng,
         max_fallbacks=rule.max_fallbacks,
     )  # fmt: skip
-    assert ranking.primary is not None
-    return (ranking.primary, *ranking.fallbacks), [
-        f"channel {c}: {ranking.reasons[c]}" for c in (ranking.primary, *ranking.fallbacks)
-    ]
+    return ranking.order, {c: f"channel {c}: {why}" for c, why in ranking.reasons.items()}
+
+
+def with_fallbacks(
+    placement: Placement, workspace: Workspace, state: ContactState, ranked: Sequence[str],
+    send_at: float,
+) -> tuple[str, ...]:  # fmt: skip
+    """The primary and at most `max_fallbacks` of the rest. A fallback goes instead of the
+    primary at its send time, so it must be allowed then: a channel the caps allow only later
+    in the send window is no fallback (and the next one is taken)."""
+    caps = caps_of(placement, workspace)
+    rest = [
+        c for c in ranked[1:]
+        if not caps or pressure.blocking_rule(state.sends, caps, c, send_at) is None
+    ]  # fmt: skip
+    return (ranked[0], *rest[: placement.max_fallbacks])
 
 
 def when(

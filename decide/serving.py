@@ -246,13 +246,16 @@ def _choose(
     if p.choice.message is None:
         return
     usable = [c for c in p.reach.channels if c in p.choice.message.channels]
-    p.channels, why = reach.rank(placement, usable, p.data["behaviour"], rt.priors, rt.rng)
-    p.reasons += why
-    primary = p.channels[0]
+    ranked, why = reach.rank(placement, usable, p.data["behaviour"], rt.priors, rt.rng)
+    primary = ranked[0]
     p.timing = reach.when(
         placement, snapshot.workspace, primary, p.reach.earliest[primary], p.state, rt.priors,
         rt.rng, p.now,
     )  # fmt: skip
+    p.channels = reach.with_fallbacks(
+        placement, snapshot.workspace, p.state, ranked, p.timing.send_at.timestamp()
+    )
+    p.reasons += [why[c] for c in p.channels if c in why]
     p.reasons.append(p.timing.reason)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.conftest import Store
-from tests.helpers import decide
+from tests.conftest import Clock, Store
+from tests.helpers import decide, event
 
 # Wednesday 2026-11-25 12:00 UTC = 15:30 in Tehran.
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
@@ -71,3 +71,81 @@ def test_a_batch_keeps_a_refusal_its_shared_attributes_carry(api, store: Store) 
         assert "email" not in channels(entry), entry
     single = decide(api, "c2", "n", attributes={"consent": {"email": False, "sms": True}})
     assert "email" not in channels(single)
+
+
+def test_every_fallback_is_allowed_by_the_caps_at_the_send_time(
+    api, store: Store, clock: Clock
+) -> None:
+    """A fallback goes out instead of the primary, at its send_at, so the caps must allow it
+    then: a channel they allow only later in the send window is no fallback, for ordered and
+    learned channels alike (the next allowed channel takes its place)."""
+    clock.now = NOON
+    caps = [{"channel": "sms", "max": 1, "days": 1}]
+    at_ten = {"type": "fixed", "hour": 10, "within_hours": 48}  # 10:00 tomorrow in Tehran
+    addresses = {**TEHRAN, "email": "m@example.org", "phone": "+989121234567",
+                 "push_tokens": ["t1"]}  # fmt: skip
+    # sms costs more than a message is worth: never the learned primary, always a fallback.
+    learned = {"type": "learned", "cost": {"sms": 5}}
+    for key, rule in (("ordered", {"type": "ordered"}), ("learned", learned)):
+        put(api, f"/v1/placements/{key}",
+            newsletter(frequency_caps=caps, send_time=at_ten, channel=rule))  # fmt: skip
+    sms = decide(api, "c1", "ordered", attributes=addresses, channels=["sms"])
+    assert sms["send_at"]["local"] == "2026-11-26T10:00:00+03:30"  # sms reserved then
+    for key in ("ordered", "learned"):
+        later = decide(api, "c1", key, attributes=addresses)
+        assert later["send_at"] == sms["send_at"]
+        assert sorted(channels(later)) == ["email", "push"], later
+    clock.advance(86_400)  # the next send goes a day after the sms: sms may fall back again
+    for key in ("ordered", "learned"):
+        assert "sms" in channels(decide(api, "c1", key, attributes=addresses))
+
+
+def test_a_request_consent_does_not_lift_a_stored_suppression(api, store: Store) -> None:
+    """Consent given again through the profile ends a suppression; a decide request's
+    attributes hold for that decision only and do not (README: Contacts)."""
+    put(api, "/v1/placements/n", newsletter())
+    events(api, event("b1", "bounced", "c1", channel="email"))
+    events(api, event("u1", "unsubscribed", "c2"))  # no channel: every outbound one
+    given = {**TEHRAN, "consent": {"email": True, "sms": True, "push": True}}
+    one = decide(api, "c1", "n", attributes=given)
+    assert channels(one) == ["sms", "push"]  # the bounce was email's alone
+    two = decide(api, "c2", "n", attributes=given)
+    assert two["message"] is None and two["excluded_channels"] == {
+        "email": "suppressed", "sms": "suppressed", "push": "suppressed",
+    }  # fmt: skip
+    (in_batch,) = batch(api, "n", [{"contact_id": "c2", "attributes": given}])
+    assert in_batch["message"] is None and in_batch["reason"] == "no_channel"
+    put(api, "/v1/contacts/c2", {"attributes": {"consent": {"push": True}}})
+    assert channels(decide(api, "c2", "n", attributes=given)) == ["push"]
+
+
+def test_a_stored_consent_never_overrides_a_refusal_in_the_request(api, store: Store) -> None:
+    opt_in = newsletter(channel={"type": "ordered", "consent": "opt_in"})
+    put(api, "/v1/placements/o", opt_in)
+    put(api, "/v1/contacts/c1", {"attributes": {"consent": {"email": True, "sms": True}}})
+    refused = {**TEHRAN, "consent": {"email": False}}
+    assert channels(decide(api, "c1", "o", attributes=refused)) == ["sms"]
+    (entry,) = batch(api, "o", [{"contact_id": "c1", "attributes": refused}])
+    assert channels(entry) == ["sms"]
+
+
+def test_the_same_contact_twice_in_a_batch_cannot_pass_a_cap_twice(api, store: Store) -> None:
+    caps = [{"max": 1, "days": 1}]
+    put(api, "/v1/placements/n", newsletter(frequency_caps=caps))
+    first, second = batch(api, "n", [{"contact_id": "c1"}, {"contact_id": "c1"}])
+    assert first["channel"]["primary"] == "email"
+    assert second["message"] is None and second["reason"] == "frequency_cap", second
+
+
+def test_a_holdout_contact_gets_no_content_it_has_seen(api, store: Store) -> None:
+    """no_repeat filters a holdout's default message as it filters a rule's."""
+    doc = newsletter(no_repeat=True)
+    put(api, "/v1/placements/n", doc)
+    put(api, "/v1/holdouts/all", {"share": 0.5})
+    held = next(
+        f"c{i}" for i in range(100)
+        if decide(api, f"c{i}", "n", attributes=TEHRAN)["assignment"]["source"] == "holdout"
+    )  # fmt: skip
+    again = decide(api, held, "n", attributes=TEHRAN)
+    assert again["message"] is None and again["reason"] == "no_repeat", again
+    assert again["assignment"] == {"source": "holdout", "propensity": 0.0, "holdout": "all"}
