@@ -240,9 +240,13 @@ def _choose(
         p.choice = decisions.choose(
             placement, experiment, p.req.contact_id, p.data, p.state.experiment_sticky
         )
-        if p.choice.message is not None and p.choice.message.key not in p.arms:
-            why = "no_repeat" if placement.outreach.no_repeat_s is not None else "no_channel"
-            p.choice = decisions.Choice(None, why, p.choice.source, 0.0, reasons=p.choice.reasons)
+    # A bandit draws among the drawable arms; a rule, an experiment or a holdout names its
+    # message, which may have been filtered out (no channel for it, or seen already).
+    if p.choice.message is not None and p.choice.message.key not in p.arms:
+        why = "no_repeat" if placement.outreach.no_repeat_s is not None else "no_channel"
+        p.choice = decisions.Choice(
+            None, why, p.choice.source, 0.0, holdout=p.choice.holdout, reasons=p.choice.reasons
+        )
     if p.choice.message is None:
         return
     usable = [c for c in p.reach.channels if c in p.choice.message.channels]
