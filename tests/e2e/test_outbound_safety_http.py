@@ -149,3 +149,34 @@ def test_a_holdout_contact_gets_no_content_it_has_seen(api, store: Store) -> Non
     again = decide(api, held, "n", attributes=TEHRAN)
     assert again["message"] is None and again["reason"] == "no_repeat", again
     assert again["assignment"] == {"source": "holdout", "propensity": 0.0, "holdout": "all"}
+
+
+def test_a_merge_keeps_what_the_anonymous_id_refused_reserved_and_reached(
+    api, store: Store
+) -> None:
+    """What stops a message for the visitor stops it for the person it turns out to be: a
+    suppression, a refused consent (even where the known profile said yes), a reserved cap,
+    content already seen and a goal reached — all recorded on the anonymous id."""
+    caps = [{"channel": "sms", "max": 1, "days": 1}]
+    put(api, "/v1/placements/n", newsletter(frequency_caps=caps))
+    put(api, "/v1/placements/r", newsletter(no_repeat=True))
+    put(api, "/v1/placements/g", newsletter(goal={"event": "purchase"}))
+    put(api, "/v1/contacts/known", {"attributes": {"consent": {"email": True, "push": True}}})
+    put(api, "/v1/contacts/anon-1", {"attributes": {"consent": {"push": False}}})
+    events(api, event("b1", "bounced", "anon-1", channel="email"))
+    assert channels(decide(api, "anon-1", "n", attributes=TEHRAN)) == ["sms"]  # sms reserved
+    assert decide(api, "anon-1", "r", attributes=TEHRAN)["message"]["key"] == "digest"
+    events(api, event("p1", "purchase", "anon-1"))
+
+    merged = api.post("/v1/contacts/known/merge", json={"from": "anon-1"})
+    assert merged.status_code == 200, merged.text
+    attributes = api.get("/v1/contacts/known").json()["attributes"]
+    assert attributes["consent"] == {"email": True, "push": False}
+
+    capped = decide(api, "known", "n", attributes=TEHRAN)
+    assert capped["message"] is None, capped
+    assert capped["excluded_channels"] == {
+        "email": "suppressed", "sms": "frequency_cap", "push": "no_consent",
+    }  # fmt: skip
+    assert decide(api, "known", "r", attributes=TEHRAN)["reason"] == "no_repeat"
+    assert decide(api, "known", "g", attributes=TEHRAN)["reason"] == "goal_reached"
