@@ -28,7 +28,7 @@ from decide.runtime import Runtime
 from decide.store.scripts import Batch
 from decide.turns import each
 from experiments.conditions import evaluate
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import EMPTY, behaviour_view
 from personalization.segments import segments_of
 from personalization.templates import RenderError
 from personalization.triggers import trigger_fires
@@ -221,7 +221,7 @@ def _choose(
     p: Pending,
 ) -> None:  # fmt: skip
     if p.state is None:
-        _choose_degraded(placement, p)
+        _choose_degraded(rt, snapshot, placement, p)
         return
     gate = _gate(placement, p)
     if gate is not None:
@@ -292,20 +292,27 @@ def _why_unreachable(r: reach.Reach) -> str:
     return "frequency_cap" if reasons == {"frequency_cap"} else "no_channel"
 
 
-def _choose_degraded(placement: Placement, p: Pending) -> None:
+def _choose_degraded(rt: Runtime, snapshot: Snapshot, placement: Placement, p: Pending) -> None:
     """Fail closed: a person is messaged only on a channel whose consent the request itself
-    carries; content inside the caller's own page or app may still be served."""
+    carries and no frequency cap governs (it could not be read, nor a send reserved); content
+    inside the caller's own page or app may still be served. What the store could tell before
+    it failed (a bandit's counters unread after the contact was) still filters, and the send
+    keeps to the placement's send time and quiet hours in the request's timezone."""
     consent = p.req.attributes.get("consent")
     consent = consent if isinstance(consent, dict) else {}
+    caps = reach.caps_of(placement, snapshot.workspace)
+    known = p.reach.channels if p.reach is not None else None
     usable = tuple(
         c for c in placement.channels
         if (p.req.channels is None or c in p.req.channels)
-        and (c in WEB_CHANNELS or consent.get(c) is True)
+        and (known is None or c in known)
+        and (c in WEB_CHANNELS
+             or (consent.get(c) is True and not any(rule.applies(c) for rule in caps)))
     )  # fmt: skip
     if not usable:
         p.error = unavailable(
-            "the store is unreachable, so consent for this placement's channels cannot be read; "
-            "retry, or send attributes.consent for the channel"
+            "the store is unreachable, so consent and frequency caps for this placement's "
+            "channels cannot be read; retry, or send attributes.consent for an uncapped channel"
         )
         return
     p.choice = decisions.default_choice(placement, "store unreachable: serving the default message")
@@ -314,7 +321,9 @@ def _choose_degraded(placement: Placement, p: Pending) -> None:
     )
     p.channels = channels[: 1 + placement.max_fallbacks]
     if p.channels:
-        start = p.req.now.replace(microsecond=0)
-        p.timing = reach.Timing(
-            start, start.astimezone(p.req.timezone or reach.UTC_ZONE), -1, "send_at: now"
+        now = p.req.now.replace(microsecond=0).timestamp()
+        alone = ContactState(attributes=dict(p.req.attributes), behaviour=EMPTY)
+        p.timing = reach.when(
+            placement, snapshot.workspace, p.channels[0], now, alone, rt.priors, rt.rng, now
         )
+        p.reasons.append(p.timing.reason)
