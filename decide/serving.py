@@ -57,8 +57,10 @@ async def serve(
     async for p in each(live):
         _prepare(rt, snapshot, placement, p)
     await _bandit_weights(rt, reader, snapshot, placement, live)
+    decided: dict[str, set[str]] = {}
     async for p in each(live):
         _choose(rt, snapshot, placement, experiment, p)
+        _no_repeat_within(placement, p, decided)
         _render(p)
     await reserve_caps(rt, snapshot, placement, live)
     await record(rt, placement, experiment, live, confirm_writes)
@@ -79,10 +81,12 @@ def decide_in_memory(
     experiment = snapshot.experiments.get(placement.experiment or "")
     namespace = experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
     pending = [Pending(req, state=state) for req, state in zip(reqs, states, strict=True)]
+    decided: dict[str, set[str]] = {}
     for p in pending:
         p.holdout = holding(snapshot.holdouts.values(), p.req.contact_id, namespace)
         _prepare(rt, snapshot, placement, p)
         _choose(rt, snapshot, placement, experiment, p)
+        _no_repeat_within(placement, p, decided)
         _render(p)
     return [p.error if p.error is not None else answer(rt, placement, p) for p in pending]
 
@@ -261,6 +265,23 @@ def _choose(
     )
     p.reasons += [why[c] for c in p.channels if c in why]
     p.reasons.append(p.timing.reason)
+
+
+def _no_repeat_within(placement: Placement, p: Pending, decided: dict[str, set[str]]) -> None:
+    """no_repeat within one batch too: every entry read the contact's state before any was
+    recorded, so a contact listed twice would get the same message twice; the second gets
+    none, as the second of two decisions in a row would."""
+    if placement.outreach.no_repeat_s is None or p.choice is None or p.choice.message is None:
+        return
+    key = p.choice.message.key
+    mine = decided.setdefault(p.req.contact_id, set())
+    if key in mine:
+        why = [f"no_repeat: {key} decided earlier in this batch"]
+        p.choice = decisions.Choice(
+            None, "no_repeat", p.choice.source, 0.0, holdout=p.choice.holdout, reasons=why
+        )
+        p.channels, p.timing = (), None
+    mine.add(key)
 
 
 def _gate(placement: Placement, p: Pending) -> decisions.Choice | None:

@@ -131,12 +131,19 @@ def test_a_stored_consent_never_overrides_a_refusal_in_the_request(api, store: S
     assert channels(entry) == ["sms"]
 
 
-def test_the_same_contact_twice_in_a_batch_cannot_pass_a_cap_twice(api, store: Store) -> None:
-    caps = [{"max": 1, "days": 1}]
-    put(api, "/v1/placements/n", newsletter(frequency_caps=caps))
-    first, second = batch(api, "n", [{"contact_id": "c1"}, {"contact_id": "c1"}])
+def test_the_same_contact_twice_in_a_batch_is_decided_as_twice_in_a_row(
+    api, store: Store
+) -> None:
+    """Two entries of one contact in a batch read the same state: the second must still see
+    the first's cap reservation and, under no_repeat, its message."""
+    put(api, "/v1/placements/c", newsletter(frequency_caps=[{"max": 1, "days": 1}]))
+    first, second = batch(api, "c", [{"contact_id": "c1"}, {"contact_id": "c1"}])
     assert first["channel"]["primary"] == "email"
     assert second["message"] is None and second["reason"] == "frequency_cap", second
+    put(api, "/v1/placements/r", newsletter(no_repeat=True))
+    first, second = batch(api, "r", [{"contact_id": "c2"}, {"contact_id": "c2"}])
+    assert first["message"]["key"] == "digest"
+    assert second["message"] is None and second["reason"] == "no_repeat", second
 
 
 def test_a_holdout_contact_gets_no_content_it_has_seen(api, store: Store) -> None:
