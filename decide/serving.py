@@ -340,11 +340,12 @@ def _choose_degraded(rt: Runtime, snapshot: Snapshot, placement: Placement, p: P
     channels = (
         decisions.channels_for(placement, p.choice.message, usable) if p.choice.message else ()
     )
-    p.channels = channels[: 1 + placement.max_fallbacks]
-    if p.channels:
+    if channels:
         now = p.req.now.replace(microsecond=0).timestamp()
         alone = ContactState(attributes=dict(p.req.attributes), behaviour=EMPTY)
         p.timing = reach.when(
-            placement, snapshot.workspace, p.channels[0], now, alone, rt.priors, rt.rng, now
+            placement, snapshot.workspace, channels[0], now, alone, rt.priors, rt.rng, now
         )
         p.reasons.append(p.timing.reason)
+        at = p.timing.send_at.timestamp()
+        p.channels = reach.with_fallbacks(placement, snapshot.workspace, alone, channels, at)

@@ -115,6 +115,13 @@ def test_store_down_outbound_keeps_caps_and_quiet_hours(
     assert api.put("/v1/placements/capped", json=caps).status_code == 201
     quiet = {**EMAIL_RULE, "quiet_hours": {"start": "21:00", "end": "08:00"}}
     assert api.put("/v1/placements/quiet", json=quiet).status_code == 201
+    page = {
+        "channels": ["web", "email"],
+        "policy": {"type": "rule", "message": "m"},
+        "messages": [{"key": "m", "content": {"web": {"t": "Hi"}, "email": {"subject": "Hi"}}}],
+        "quiet_hours": {"start": "21:00", "end": "08:00"},
+    }
+    assert api.put("/v1/placements/page", json=page).status_code == 201
     clock.now = datetime(2026, 11, 25, 19, 30, tzinfo=UTC).timestamp()  # 23:00 in Tehran
     own_server.kill()
 
@@ -129,6 +136,8 @@ def test_store_down_outbound_keeps_caps_and_quiet_hours(
     late = decide(api, "c1", "quiet", attributes=both)
     assert late["degraded"] is True and late["channel"]["primary"] == "email"
     assert late["send_at"]["local"] == "2026-11-26T08:00:00+03:30"
+    shown = decide(api, "c1", "page", attributes=both)  # on the page now; no email at 23:00
+    assert shown["degraded"] is True and shown["channel"] == {"primary": "web", "fallbacks": []}
 
 
 def test_a_bandit_whose_counters_cannot_be_read_still_keeps_a_stored_suppression(

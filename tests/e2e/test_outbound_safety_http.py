@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from decide.routes import decide as decide_routes
 from tests.conftest import Clock, Store
 from tests.helpers import decide, event
 
@@ -102,6 +103,24 @@ def test_every_fallback_is_allowed_by_the_caps_at_the_send_time(
         assert "sms" in channels(decide(api, "c1", key, attributes=addresses))
 
 
+def test_a_fallback_from_a_web_primary_keeps_quiet_hours(api, store: Store, clock: Clock) -> None:
+    """Web content is shown in the page now, quiet hours or not; an email falling back from it
+    would go now too, so inside quiet hours it is no fallback."""
+    clock.now = datetime(2026, 11, 25, 19, 30, tzinfo=UTC).timestamp()  # 23:00 in Tehran
+    doc = {
+        "channels": ["web", "email"],
+        "policy": {"type": "rule", "message": "m"},
+        "messages": [{"key": "m", "content": {"web": {"t": "Hi"}, "email": {"subject": "Hi"}}}],
+        "quiet_hours": {"start": "21:00", "end": "08:00"},
+    }
+    put(api, "/v1/placements/n", doc)
+    night = decide(api, "c1", "n", attributes=TEHRAN)
+    assert night["channel"] == {"primary": "web", "fallbacks": []}, night
+    clock.now = datetime(2026, 11, 25, 8, 30, tzinfo=UTC).timestamp()  # 12:00 in Tehran
+    day = decide(api, "c1", "n", attributes=TEHRAN)
+    assert day["channel"] == {"primary": "web", "fallbacks": ["email"]}
+
+
 def test_a_request_consent_does_not_lift_a_stored_suppression(api, store: Store) -> None:
     """Consent given again through the profile ends a suppression; a decide request's
     attributes hold for that decision only and do not (README: Contacts)."""
@@ -131,9 +150,7 @@ def test_a_stored_consent_never_overrides_a_refusal_in_the_request(api, store: S
     assert channels(entry) == ["sms"]
 
 
-def test_the_same_contact_twice_in_a_batch_is_decided_as_twice_in_a_row(
-    api, store: Store
-) -> None:
+def test_the_same_contact_twice_in_a_batch_is_decided_as_twice_in_a_row(api, store: Store) -> None:
     """Two entries of one contact in a batch read the same state: the second must still see
     the first's cap reservation and, under no_repeat, its message."""
     put(api, "/v1/placements/c", newsletter(frequency_caps=[{"max": 1, "days": 1}]))
@@ -207,3 +224,38 @@ def test_a_send_on_a_fallback_counts_against_the_fallbacks_caps(api, store: Stor
     events(api, event("d1", "delivered", "c1", first["decision_id"], channel="sms"))
     again = decide(api, "c1", "n", attributes=TEHRAN, channels=["sms"])
     assert again["message"] is None and again["reason"] == "frequency_cap", again
+
+
+def verdict(answer: dict[str, Any]) -> tuple[Any, ...]:
+    message = answer["message"]["key"] if answer["message"] else None
+    excluded = answer.get("excluded_channels", {})
+    return message, answer["reason"], channels(answer), excluded
+
+
+def test_a_batch_gives_each_contact_what_a_single_decision_gives(
+    api, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same state, same verdict, across the batch's chunks (of two here)."""
+    monkeypatch.setattr(decide_routes, "CHUNK", 2)
+    put(api, "/v1/placements/n", newsletter(goal={"event": "purchase"}))
+    put(api, "/v1/contacts/refused", {"attributes": {"consent": {"email": False}}})
+    events(
+        api,
+        event("e1", "unsubscribed", "unsubscribed"),
+        event("e2", "bounced", "bounced", channel="email"),
+        event("e3", "stop", "stopped"),
+        event("e4", "purchase", "bought"),
+    )
+    contacts = [
+        {"contact_id": c}
+        for c in ("plain", "unsubscribed", "bounced", "stopped", "bought", "refused")
+    ] + [{"contact_id": "says-no", "attributes": {"consent": {"sms": False}}}]
+    answers = batch(api, "n", contacts, attributes=TEHRAN)
+    for item, in_batch in zip(contacts, answers, strict=True):
+        attributes = {**TEHRAN, **item.get("attributes", {})}
+        single = decide(api, item["contact_id"], "n", attributes=attributes)
+        assert verdict(in_batch) == verdict(single), item
+    assert [channels(a) for a in answers] == [
+        ["email", "sms", "push"], [], ["sms", "push"], ["email", "push"], [],
+        ["sms", "push"], ["email", "push"],
+    ]  # fmt: skip
