@@ -121,6 +121,17 @@ def test_a_fallback_from_a_web_primary_keeps_quiet_hours(api, store: Store, cloc
     assert day["channel"] == {"primary": "web", "fallbacks": ["email"]}
 
 
+def test_quiet_hours_follow_the_stored_timezone_single_and_batch(
+    api, store: Store, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 25, 19, 30, tzinfo=UTC).timestamp()  # 23:00 in Tehran
+    put(api, "/v1/placements/n", newsletter(quiet_hours={"start": "21:00", "end": "08:00"}))
+    put(api, "/v1/contacts/c1", {"attributes": {"timezone": "Asia/Tehran"}})
+    (in_batch,) = batch(api, "n", [{"contact_id": "c1"}])
+    for answer in (decide(api, "c1", "n"), in_batch):
+        assert answer["send_at"]["local"] == "2026-11-26T08:00:00+03:30"
+
+
 def test_a_request_consent_does_not_lift_a_stored_suppression(api, store: Store) -> None:
     """Consent given again through the profile ends a suppression; a decide request's
     attributes hold for that decision only and do not (README: Contacts)."""
