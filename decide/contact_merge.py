@@ -91,6 +91,17 @@ def merge_slots(ours: bytes | None, theirs: bytes) -> bytes:
     return bytes(out)
 
 
+def merge_profile(ours: Mapping[bytes, bytes], theirs: Mapping[bytes, bytes]) -> dict[bytes, bytes]:
+    """The profile fields of `ours` to write: the ones it lacks, and every consent `theirs`
+    refused. The known contact's attributes win, except a refusal: neither id's messages may
+    go where either one said no (as a suppression is never lost by a merge)."""
+    return {
+        name: value
+        for name, value in theirs.items()
+        if name not in ours or (name.startswith(b"consent.") and value == b"false")
+    }
+
+
 def merge_shown(ours: Mapping[bytes, bytes], theirs: Mapping[bytes, bytes]) -> dict[bytes, str]:
     """Per placement, the union of content already decided for either contact."""
     out: dict[bytes, str] = {}

@@ -314,7 +314,11 @@ SCHEMAS: dict[str, Any] = {
             "placement": _KEY_SCHEMA,
             "request_id": {"type": "string", "minLength": 1, "maxLength": 200},
             "context": {"type": "object", "description": "shared by every contact"},
-            "attributes": {"type": "object", "description": "shared by every contact"},
+            "attributes": {
+                "type": "object",
+                "description": "shared by every contact; a contact's own override them, "
+                "`consent` and `custom` one key at a time",
+            },
             "channels": _CHANNELS,
             "contacts": {
                 "type": "array",

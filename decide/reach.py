@@ -127,12 +127,12 @@ def reach(
 def rank(
     placement: Placement, usable: Sequence[str], view: Mapping[str, Any], priors: Priors,
     rng: np.random.Generator,
-) -> tuple[tuple[str, ...], list[str]]:  # fmt: skip
-    """Primary first, then at most `max_fallbacks` fallbacks, and why."""
+) -> tuple[tuple[str, ...], dict[str, str]]:  # fmt: skip
+    """Every usable channel, the primary first and then the rest by preference, and why each:
+    `with_fallbacks` keeps those that may go at the primary's send time."""
     rule = placement.outreach.channel
-    limit = 1 + rule.max_fallbacks
     if rule.kind == "ordered" or len(usable) < 2:
-        return tuple(usable[:limit]), [f"channel: {usable[0]} is the placement's first usable"]
+        return tuple(usable), {usable[0]: f"channel: {usable[0]} is the placement's first usable"}
     stored = view.get("channels") or {}
     counts = {
         c: channel_model.ChannelCounts(
@@ -145,10 +145,26 @@ def rank(
         value={c: rule.value for c in usable}, cost=dict(rule.cost), rng=rng,
         max_fallbacks=rule.max_fallbacks,
     )  # fmt: skip
-    assert ranking.primary is not None
-    return (ranking.primary, *ranking.fallbacks), [
-        f"channel {c}: {ranking.reasons[c]}" for c in (ranking.primary, *ranking.fallbacks)
-    ]
+    return ranking.order, {c: f"channel {c}: {why}" for c, why in ranking.reasons.items()}
+
+
+def with_fallbacks(
+    placement: Placement, workspace: Workspace, state: ContactState, ranked: Sequence[str],
+    send_at: float,
+) -> tuple[str, ...]:  # fmt: skip
+    """The primary and at most `max_fallbacks` of the rest. A fallback goes instead of the
+    primary at its send time, so it must be allowed then: a channel the caps allow only later
+    in the send window is no fallback (and the next one is taken), nor is a message to a
+    person inside quiet hours (a web primary is shown now, whatever the hour)."""
+    caps = caps_of(placement, workspace)
+    local = datetime.fromtimestamp(send_at, state.timezone or UTC_ZONE)
+    in_window = _window(placement, workspace, 1).allows(local)
+    rest = [
+        c for c in ranked[1:]
+        if (not caps or pressure.blocking_rule(state.sends, caps, c, send_at) is None)
+        and (c == "web" or in_window)
+    ]  # fmt: skip
+    return (ranked[0], *rest[: placement.max_fallbacks])
 
 
 def when(
@@ -158,18 +174,10 @@ def when(
     tz = state.timezone or UTC_ZONE
     start = datetime.fromtimestamp(earliest, UTC)
     rule = placement.outreach.send_time
-    quiet = placement.outreach.quiet_hours or workspace.quiet_hours
     if channel == "web":  # shown in the caller's page now: no schedule, no quiet hours
         return _timing(start, tz, "send_at: now")
-    window = timing.SendWindow(
-        within_hours=max(1, rule.within_hours - int((earliest - now) // 3600)),
-        earliest=rule.earliest,
-        latest=rule.latest,
-        quiet_start=quiet[0] if quiet else None,
-        quiet_end=quiet[1] if quiet else None,
-        default_hour=rule.hour,
-        allow_now=True,
-    )
+    left_h = rule.within_hours - int((earliest - now) // 3600)
+    window = _window(placement, workspace, max(1, left_h))
     if rule.kind == "immediate":
         at = timing.next_allowed_time(start, tz, window)
         why = "now" if at == start else "moved out of quiet hours"
@@ -192,6 +200,21 @@ def when(
         at = timing.next_allowed_time(start, tz, window)  # the best slot is capped: go early
         return _timing(at, tz, "send_at: the earliest time the frequency caps allow")
     return _timing(at, tz, f"send_at: {choice.reason}")
+
+
+def _window(placement: Placement, workspace: Workspace, within_hours: int) -> timing.SendWindow:
+    """When a message to a person may go out: the daily window, outside quiet hours."""
+    rule = placement.outreach.send_time
+    quiet = placement.outreach.quiet_hours or workspace.quiet_hours
+    return timing.SendWindow(
+        within_hours=within_hours,
+        earliest=rule.earliest,
+        latest=rule.latest,
+        quiet_start=quiet[0] if quiet else None,
+        quiet_end=quiet[1] if quiet else None,
+        default_hour=rule.hour,
+        allow_now=True,
+    )
 
 
 def _timing(at: datetime, tz: ZoneInfo, reason: str) -> Timing:

@@ -28,7 +28,7 @@ from decide.runtime import Runtime
 from decide.store.scripts import Batch
 from decide.turns import each
 from experiments.conditions import evaluate
-from personalization.behaviour import behaviour_view
+from personalization.behaviour import EMPTY, behaviour_view
 from personalization.segments import segments_of
 from personalization.templates import RenderError
 from personalization.triggers import trigger_fires
@@ -57,8 +57,10 @@ async def serve(
     async for p in each(live):
         _prepare(rt, snapshot, placement, p)
     await _bandit_weights(rt, reader, snapshot, placement, live)
+    decided: dict[str, set[str]] = {}
     async for p in each(live):
         _choose(rt, snapshot, placement, experiment, p)
+        _no_repeat_within(placement, p, decided)
         _render(p)
     await reserve_caps(rt, snapshot, placement, live)
     await record(rt, placement, experiment, live, confirm_writes)
@@ -79,10 +81,12 @@ def decide_in_memory(
     experiment = snapshot.experiments.get(placement.experiment or "")
     namespace = experiment.spec.namespace[0] if experiment and experiment.spec.namespace else None
     pending = [Pending(req, state=state) for req, state in zip(reqs, states, strict=True)]
+    decided: dict[str, set[str]] = {}
     for p in pending:
         p.holdout = holding(snapshot.holdouts.values(), p.req.contact_id, namespace)
         _prepare(rt, snapshot, placement, p)
         _choose(rt, snapshot, placement, experiment, p)
+        _no_repeat_within(placement, p, decided)
         _render(p)
     return [p.error if p.error is not None else answer(rt, placement, p) for p in pending]
 
@@ -221,7 +225,7 @@ def _choose(
     p: Pending,
 ) -> None:  # fmt: skip
     if p.state is None:
-        _choose_degraded(placement, p)
+        _choose_degraded(rt, snapshot, placement, p)
         return
     gate = _gate(placement, p)
     if gate is not None:
@@ -240,20 +244,44 @@ def _choose(
         p.choice = decisions.choose(
             placement, experiment, p.req.contact_id, p.data, p.state.experiment_sticky
         )
-        if p.choice.message is not None and p.choice.message.key not in p.arms:
-            why = "no_repeat" if placement.outreach.no_repeat_s is not None else "no_channel"
-            p.choice = decisions.Choice(None, why, p.choice.source, 0.0, reasons=p.choice.reasons)
+    # A bandit draws among the drawable arms; a rule, an experiment or a holdout names its
+    # message, which may have been filtered out (no channel for it, or seen already).
+    if p.choice.message is not None and p.choice.message.key not in p.arms:
+        why = "no_repeat" if placement.outreach.no_repeat_s is not None else "no_channel"
+        p.choice = decisions.Choice(
+            None, why, p.choice.source, 0.0, holdout=p.choice.holdout, reasons=p.choice.reasons
+        )
     if p.choice.message is None:
         return
     usable = [c for c in p.reach.channels if c in p.choice.message.channels]
-    p.channels, why = reach.rank(placement, usable, p.data["behaviour"], rt.priors, rt.rng)
-    p.reasons += why
-    primary = p.channels[0]
+    ranked, why = reach.rank(placement, usable, p.data["behaviour"], rt.priors, rt.rng)
+    primary = ranked[0]
     p.timing = reach.when(
         placement, snapshot.workspace, primary, p.reach.earliest[primary], p.state, rt.priors,
         rt.rng, p.now,
     )  # fmt: skip
+    p.channels = reach.with_fallbacks(
+        placement, snapshot.workspace, p.state, ranked, p.timing.send_at.timestamp()
+    )
+    p.reasons += [why[c] for c in p.channels if c in why]
     p.reasons.append(p.timing.reason)
+
+
+def _no_repeat_within(placement: Placement, p: Pending, decided: dict[str, set[str]]) -> None:
+    """no_repeat within one batch too: every entry read the contact's state before any was
+    recorded, so a contact listed twice would get the same message twice; the second gets
+    none, as the second of two decisions in a row would."""
+    if placement.outreach.no_repeat_s is None or p.choice is None or p.choice.message is None:
+        return
+    key = p.choice.message.key
+    mine = decided.setdefault(p.req.contact_id, set())
+    if key in mine:
+        why = [f"no_repeat: {key} decided earlier in this batch"]
+        p.choice = decisions.Choice(
+            None, "no_repeat", p.choice.source, 0.0, holdout=p.choice.holdout, reasons=why
+        )
+        p.channels, p.timing = (), None
+    mine.add(key)
 
 
 def _gate(placement: Placement, p: Pending) -> decisions.Choice | None:
@@ -285,29 +313,39 @@ def _why_unreachable(r: reach.Reach) -> str:
     return "frequency_cap" if reasons == {"frequency_cap"} else "no_channel"
 
 
-def _choose_degraded(placement: Placement, p: Pending) -> None:
+def _choose_degraded(rt: Runtime, snapshot: Snapshot, placement: Placement, p: Pending) -> None:
     """Fail closed: a person is messaged only on a channel whose consent the request itself
-    carries; content inside the caller's own page or app may still be served."""
+    carries and no frequency cap governs (it could not be read, nor a send reserved); content
+    inside the caller's own page or app may still be served. What the store could tell before
+    it failed (a bandit's counters unread after the contact was) still filters, and the send
+    keeps to the placement's send time and quiet hours in the request's timezone."""
     consent = p.req.attributes.get("consent")
     consent = consent if isinstance(consent, dict) else {}
+    caps = reach.caps_of(placement, snapshot.workspace)
+    known = p.reach.channels if p.reach is not None else None
     usable = tuple(
         c for c in placement.channels
         if (p.req.channels is None or c in p.req.channels)
-        and (c in WEB_CHANNELS or consent.get(c) is True)
+        and (known is None or c in known)
+        and (c in WEB_CHANNELS
+             or (consent.get(c) is True and not any(rule.applies(c) for rule in caps)))
     )  # fmt: skip
     if not usable:
         p.error = unavailable(
-            "the store is unreachable, so consent for this placement's channels cannot be read; "
-            "retry, or send attributes.consent for the channel"
+            "the store is unreachable, so consent and frequency caps for this placement's "
+            "channels cannot be read; retry, or send attributes.consent for an uncapped channel"
         )
         return
     p.choice = decisions.default_choice(placement, "store unreachable: serving the default message")
     channels = (
         decisions.channels_for(placement, p.choice.message, usable) if p.choice.message else ()
     )
-    p.channels = channels[: 1 + placement.max_fallbacks]
-    if p.channels:
-        start = p.req.now.replace(microsecond=0)
-        p.timing = reach.Timing(
-            start, start.astimezone(p.req.timezone or reach.UTC_ZONE), -1, "send_at: now"
+    if channels:
+        now = p.req.now.replace(microsecond=0).timestamp()
+        alone = ContactState(attributes=dict(p.req.attributes), behaviour=EMPTY)
+        p.timing = reach.when(
+            placement, snapshot.workspace, channels[0], now, alone, rt.priors, rt.rng, now
         )
+        p.reasons.append(p.timing.reason)
+        at = p.timing.send_at.timestamp()
+        p.channels = reach.with_fallbacks(placement, snapshot.workspace, alone, channels, at)

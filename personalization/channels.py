@@ -122,7 +122,10 @@ class ChannelRanking:
     primary: str | None  # None when no channel can reach the contact
     fallbacks: tuple[str, ...]
     scores: dict[str, float]  # expected value per message: rate * value - cost
-    reasons: dict[str, str]
+    reasons: dict[str, str]  # per candidate
+    # Every candidate: the primary, then the rest by expected value. A caller that finds a
+    # fallback not allowed (capped at the send time) takes the next one from here.
+    order: tuple[str, ...] = ()
 
 
 def rank_channels(
@@ -143,7 +146,7 @@ def rank_channels(
     missing from ``priors``, it starts from a uniform Beta(1, 1).
     """
     if not candidates:
-        return ChannelRanking(None, (), {}, {})
+        return ChannelRanking(None, (), {}, {}, ())
     flat = ChannelPrior(0.5, 2.0)
     params = [priors.get(c, flat).posterior(counts.get(c, ChannelCounts())) for c in candidates]
     alpha = np.array([a for a, _ in params])
@@ -154,11 +157,11 @@ def rank_channels(
     drawn = rng.beta(alpha, beta) * worth - price if explore else mean
     first = int(np.argmax(drawn))
     # Stable sort: equal means keep the caller's order of preference.
-    rest = [i for i in np.argsort(-mean, kind="stable") if i != first]
+    rest = [int(i) for i in np.argsort(-mean, kind="stable") if i != first]
     ranked = [first, *rest[: max(0, min(max_fallbacks, MAX_FALLBACKS))]]
     best = int(np.argmax(mean))
     reasons = {}
-    for i in ranked:
+    for i in [first, *rest]:
         c = candidates[i]
         seen = counts.get(c, ChannelCounts())
         reasons[c] = (
@@ -173,4 +176,5 @@ def rank_channels(
         tuple(candidates[i] for i in ranked[1:]),
         {c: float(mean[i]) for i, c in enumerate(candidates)},
         reasons,
+        tuple(candidates[i] for i in [first, *rest]),
     )

@@ -18,6 +18,7 @@ from decide import decisions
 from decide.auth import Caller, contact_token_valid
 from decide.bodies import parse_json, read_body, read_json
 from decide.config.checks import Checks
+from decide.contacts import merged_attributes
 from decide.errors import ApiError, Problem, invalid, not_found
 from decide.rate_limit import check_body_key
 from decide.responses import json_response
@@ -118,7 +119,7 @@ def _contact_request(
     batch: dict[str, Any], item: Any, now: datetime
 ) -> decisions.DecideRequest | ApiError:
     """One contact of a batch as a single decide request: shared context and attributes,
-    overridden by the contact's own."""
+    overridden by the contact's own (attributes one level deep, as over a stored profile)."""
     if not isinstance(item, dict):
         return invalid([Problem("contact", "must be an object with contact_id")])
     unknown = sorted(set(item) - CONTACT_FIELDS)
@@ -129,7 +130,9 @@ def _contact_request(
     body = {
         "contact_id": item.get("contact_id"),
         "placement": batch["placement"],
-        "attributes": (batch["attributes"] | own_attributes)
+        # As a request's attributes over the stored profile: one level deep, so a contact that
+        # adds one consent flag keeps the batch's others (a refusal above all).
+        "attributes": merged_attributes(batch["attributes"], own_attributes)
         if isinstance(own_attributes, dict)
         else own_attributes,
         "context": (batch["context"] | own_context)

