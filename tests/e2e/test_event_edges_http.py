@@ -5,6 +5,8 @@ the order events arrive in."""
 from __future__ import annotations
 
 import base64
+import itertools
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from tests.helpers import WEB_RULE, decide, event
 
 DAY_S = 24 * 3600
 SKEW_S = 300  # DECIDE_FUTURE_SKEW_SECONDS' default
+_PLACEMENTS = itertools.count()
 
 
 def _iso(seconds: float) -> str:
@@ -61,3 +64,80 @@ def test_a_decision_keeps_its_state_until_its_token_expires(
     assert api.post("/v1/events", json={"events": [shown]}).json()["accepted"] == 1
     left_ms = sync_client(store.url).pttl(keys.decision_state("hero", payload["n"]))
     assert left_ms >= 1900
+
+
+def _arrive(
+    api,
+    store: Store,
+    clock: Clock,
+    placement: dict[str, Any],
+    timeline: list[tuple[str, float, float | None]],
+) -> tuple[float, float, float]:
+    """One decision whose events (type, seconds after the decision, value) arrive in the
+    listed order, each in its own request; its arm's (n, sum, sum_sq) afterwards."""
+    key = f"p{next(_PLACEMENTS)}"  # a fresh arm per timeline
+    assert api.put(f"/v1/placements/{key}", json=placement).status_code == 201
+    start = clock.now
+    token = decide(api, "c1", key)["decision_id"]
+    clock.now = start + max(offset for _, offset, _ in timeline) + 1
+    for i, (kind, offset, value) in enumerate(timeline):
+        extra = {} if value is None else {"value": value, "currency": "EUR"}
+        sent = event(f"{key}-{i}", kind, "c1", token, timestamp=_iso(start + offset), **extra)
+        assert api.post("/v1/events", json={"events": [sent]}).json()["accepted"] == 1
+    stats = {k.decode(): float(v) for k, v in
+             store.client().hgetall(keys.arm_stats(key)).items()}  # fmt: skip
+    return stats["hello:n"], stats.get("hello:sum", 0.0), stats.get("hello:sum_sq", 0.0)
+
+
+def test_the_reward_window_starts_at_the_first_exposure_whatever_arrives_first(
+    api, store: Store, clock: Clock
+) -> None:
+    """Window 1 h. A click 2 h after the impression is outside it — also when the click is
+    applied first (it proves an exposure by then) and the impression arrives late."""
+    late_click = [("impression", 10, None), ("click", 7200, None)]
+    assert _arrive(api, store, clock, WEB_RULE, late_click) == (1, 0, 0)
+    assert _arrive(api, store, clock, WEB_RULE, late_click[::-1]) == (1, 0, 0)
+    # Two impressions: the window runs from the earlier one, in either order.
+    shows = [("impression", 3000, None), ("impression", 10, None), ("click", 3650, None)]
+    assert _arrive(api, store, clock, WEB_RULE, shows) == (1, 0, 0)
+    assert _arrive(api, store, clock, WEB_RULE, [shows[1], shows[0], shows[2]]) == (1, 0, 0)
+
+
+def test_the_first_reward_is_the_earliest_not_the_first_to_arrive(
+    api, store: Store, clock: Clock
+) -> None:
+    policy = {"type": "rule", "message": "hello", "reward": {"event": "purchase", "value": True}}
+    placement = WEB_RULE | {"policy": policy}
+    purchases = [("impression", 1, None), ("purchase", 20, 5.0), ("purchase", 10, 7.0)]
+    assert _arrive(api, store, clock, placement, purchases) == (1, 7, 49)
+    assert _arrive(api, store, clock, placement, purchases[::-1]) == (1, 7, 49)
+    # A reward before every exposure event moves the exposure to it, and still counts once.
+    early = [("impression", 50, None), ("purchase", 20, 3.0), ("purchase", 30, 4.0)]
+    assert _arrive(api, store, clock, placement, early) == (1, 3, 9)
+
+
+def test_any_arrival_order_gives_the_outcome_of_the_time_order(
+    api, store: Store, clock: Clock
+) -> None:
+    """Seeded random timelines of impressions and purchases (value rewards, window 1 h): in
+    a shuffled order the arm ends where the contract says — a trial at the earliest event,
+    and the earliest purchase's value if it lies within the hour after it."""
+    policy = {"type": "rule", "message": "hello",
+              "reward": {"event": "purchase", "value": True, "window_hours": 1}}  # fmt: skip
+    placement = WEB_RULE | {"policy": policy}
+    rng = random.Random(5)
+    for _ in range(6):
+        timeline = [
+            (rng.choice(["impression", "purchase"]), rng.randrange(0, 3 * 3600),
+             float(rng.randrange(1, 100)))
+            for _ in range(rng.randrange(1, 5))
+        ]  # fmt: skip
+        timeline = [(k, t, v if k == "purchase" else None) for k, t, v in timeline]
+        first = min(t for _, t, _ in timeline)
+        rewards = sorted((t, v) for k, t, v in timeline if k == "purchase")
+        value = rewards[0][1] if rewards and rewards[0][0] <= first + 3600 else 0.0
+        assert value is not None
+        rng.shuffle(timeline)
+        assert _arrive(api, store, clock, placement, timeline) == (1, value, value * value), (
+            timeline
+        )
