@@ -142,3 +142,11 @@ def test_cuped_uses_behaviour_before_exposure(api, store: Store) -> None:
     assert clicks["kind"] == "cuped"
     (variation,) = clicks["variations"]
     assert variation["cuped"]["variance_reduction"] > 0.2  # the history explains much of it
+
+
+def test_a_metric_on_an_event_that_can_never_arrive_is_refused(api, store: Store) -> None:
+    assert api.put("/v1/placements/news", json=PLACEMENT).status_code == 201
+    metrics = {"primary": {"event": "Purchase", "type": "binomial"}}  # types are lowercase
+    response = api.put("/v1/experiments/subject", json=experiment(metrics=metrics))
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["metrics.primary.event"]
