@@ -150,3 +150,40 @@ def test_a_metric_on_an_event_that_can_never_arrive_is_refused(api, store: Store
     response = api.put("/v1/experiments/subject", json=experiment(metrics=metrics))
     assert response.status_code == 422
     assert [d["field"] for d in response.json()["error"]["details"]] == ["metrics.primary.event"]
+
+
+def _clicked(api, phase: int | None = None) -> dict[str, tuple[int, float]]:
+    query = f"?phase={phase}" if phase else ""
+    results = api.get(f"/v1/experiments/subject/results{query}").json()
+    return {v: s for v, s in _stats(results, "click").items() if s[0]}  # arms with users
+
+
+def test_only_the_current_phase_and_the_metric_window_count(api, store: Store, clock) -> None:
+    """Re-weighting starts phase 2: a phase-1 contact's later click (with its phase-1
+    decision_id) is not phase 2's, a click before a contact's exposure is nobody's, and one
+    past the metric's window (72 h) does not count either."""
+    _setup(api)
+    old = decide(api, "c-1", "news")
+    assert api.post("/v1/events", json={"events": [event("e1", "click", "c-1")]}).status_code == 200
+    assert _clicked(api) == {old["assignment"]["variation"]: (1, 1.0)}
+    weights = [
+        {"key": "a", "message": "a", "weight": 0.3},
+        {"key": "b", "message": "b", "weight": 0.7},
+    ]
+    assert (
+        api.put("/v1/experiments/subject", json=experiment(variations=weights)).json()["phase"] == 2
+    )
+    clock.advance(60)
+    events = [
+        event("e2", "click", "c-1", old["decision_id"]),  # phase 1's decision
+        event("e3", "click", "c-2"),
+    ]  # before c-2 is exposed
+    assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 2
+    clock.advance(60)
+    late = decide(api, "c-2", "news")["assignment"]
+    assert late["phase"] == 2
+    clock.advance(73 * 3600)
+    outside = {"events": [event("e4", "click", "c-2")]}
+    assert api.post("/v1/events", json=outside).json()["accepted"] == 1
+    assert _clicked(api) == {late["variation"]: (1, 0.0)}  # c-1 never exposed in phase 2
+    assert _clicked(api, phase=1) == {old["assignment"]["variation"]: (1, 1.0)}
