@@ -187,3 +187,37 @@ def test_only_the_current_phase_and_the_metric_window_count(api, store: Store, c
     assert api.post("/v1/events", json=outside).json()["accepted"] == 1
     assert _clicked(api) == {late["variation"]: (1, 0.0)}  # c-1 never exposed in phase 2
     assert _clicked(api, phase=1) == {old["assignment"]["variation"]: (1, 1.0)}
+
+
+def test_a_past_phase_is_analysed_with_its_own_variations_and_weights(api, store: Store) -> None:
+    """Phase 1 split 50/50; re-weighted to 10/90 (phase 2), then a third variation (phase 3).
+    Phase 1's results must be judged against 50/50 over a and b: against today's allocation
+    they would raise a false sample-ratio alarm."""
+    _setup(api)
+    for i in range(200):
+        decide(api, f"c-{i}", "news")
+    heavy = [
+        {"key": "a", "message": "a", "weight": 0.1},
+        {"key": "b", "message": "b", "weight": 0.9},
+    ]
+    assert (
+        api.put("/v1/experiments/subject", json=experiment(variations=heavy)).json()["phase"] == 2
+    )
+    for i in range(200, 300):
+        decide(api, f"c-{i}", "news")
+    three = [{"key": k, "message": m} for k, m in (("a", "a"), ("b", "b"), ("c", "a"))]
+    assert (
+        api.put("/v1/experiments/subject", json=experiment(variations=three)).json()["phase"] == 3
+    )
+    for phase, expected in ((1, [0.5, 0.5]), (2, [0.1, 0.9])):
+        results = api.get(f"/v1/experiments/subject/results?phase={phase}").json()
+        srm = results["analysis"]["srm"]
+        assert list(results["users"]) == srm["variations"] == ["a", "b"]
+        assert [e / sum(srm["expected"]) for e in srm["expected"]] == pytest.approx(expected)
+        assert not srm["mismatch"], (phase, srm)
+    stored = api.get("/v1/experiments/subject").json()
+    assert stored["phase"] == 3 and [p["phase"] for p in stored["past_phases"]] == [1, 2]
+    # kept by the server; a restore may bring its own, well-formed
+    restore = experiment(past_phases=[{"phase": 1, "variations": [{"key": "a"}]}])
+    refused = api.put("/v1/experiments/restored", json=restore).json()["error"]["details"]
+    assert [d["field"] for d in refused] == ["past_phases"]
