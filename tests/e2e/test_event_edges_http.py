@@ -33,6 +33,22 @@ def _payload(token: str) -> dict[str, Any]:
     return payload
 
 
+def test_the_window_and_the_skew_are_inclusive_to_the_second(
+    api, store: Store, clock: Clock
+) -> None:
+    clock.now = float(int(clock.now))
+    times = [-DAY_S, -DAY_S - 1, SKEW_S, SKEW_S + 1]
+    events = [
+        event(f"e{i}", "click", "c1", timestamp=_iso(clock.now + t)) for i, t in enumerate(times)
+    ]
+    answer = api.post("/v1/events", json={"events": events}).json()
+    assert answer["accepted"] == 2
+    assert [(r["index"], r["reason"]) for r in answer["rejected"]] == [
+        (1, "too_old"),
+        (3, "in_future"),
+    ]
+
+
 def test_a_future_timed_event_stays_a_duplicate_while_it_is_inside_the_window(
     api, store: Store, clock: Clock
 ) -> None:
