@@ -24,7 +24,7 @@ VIEWS = {"page_view": "page", "product_view": "product"}
 
 @dataclass(frozen=True)
 class ContactRules:
-    dedup_window_s: int
+    marker_ttl_s: int  # seen-markers: the dedup window and the future skew
     machine_open_s: float
     score_half_life_s: float
     attribution_window_s: int
@@ -95,7 +95,7 @@ def queue_contact_event(
             slot = decision.slot
     code = channel_code(channel) if (is_send or touch) else ""
     args: list[Any] = [
-        type_code(event.type), int(event.at), rules.dedup_window_s,
+        type_code(event.type), int(event.at), rules.marker_ttl_s,
         "" if event.value is None else event.value, event.currency or "",
         channel if role == "suppress" else "", role, slot, 1 if is_send else 0,
         nonce_key(decision.nonce) if decision is not None else "", rules.machine_open_s,

@@ -9,14 +9,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from decide.config.checks import Checks, parse_time, type_name
-from decide.config.placements import CHANNELS
+from decide.config.checks import (
+    EVENT_TYPE_PATTERN,
+    EVENT_TYPE_RULE,
+    Checks,
+    parse_time,
+    type_name,
+)
+from decide.config.placements import CHANNELS, EXPOSURE_TYPES
 from decide.decisions import contact_id_of
 from decide.tokens import Decision, Signer, TokenError
 
-EXPOSURE_TYPES = frozenset({"impression", "delivered"})
 MAX_PROPERTIES = 50
-TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+TYPE_PATTERN = EVENT_TYPE_PATTERN
 EVENT_FIELDS = {
     "event_id",
     "type",
@@ -115,7 +120,7 @@ def parse_event(raw: Any, index: int, rules: EventRules, signer: Signer) -> Even
         path,
         pattern=TYPE_PATTERN,
         max_len=64,
-        rule="must be a lowercase event name like 'click' or 'trial_started'",
+        rule=EVENT_TYPE_RULE,
     )
     contact_id = contact_id_of(c, doc, "contact_id", path)
     value = doc.get("value")

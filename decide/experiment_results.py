@@ -7,7 +7,6 @@ from typing import Any
 
 from decide.config.experiments import Experiment
 from decide.config.metrics import Metric
-from experiments.assignment import weights_of
 from experiments.results import AnalysisSettings, ExperimentAnalysis, MetricInput, analyze
 from experiments.statistics import (
     ProportionStatistic,
@@ -46,10 +45,12 @@ def statistic(metric: Metric, variation: str, totals: Mapping[str, float]) -> St
     return SampleMeanStatistic(n=users, sum=total, sum_squares=sum_sq)
 
 
-def analyse(experiment: Experiment, totals: Mapping[str, float]) -> ExperimentAnalysis | None:
-    """None while there is no metric or nobody is exposed yet."""
-    spec = experiment.spec
-    variations = [v.key for v in spec.variations]
+def analyse(
+    experiment: Experiment, totals: Mapping[str, float], phase: int | None = None
+) -> ExperimentAnalysis | None:
+    """None while there is no metric or nobody is exposed yet. `totals` are those of `phase`
+    (default: the current one), judged against that phase's split."""
+    variations, weights = experiment.allocation(phase or experiment.spec.phase)
     users = {v: int(totals.get(f"{v}:users", 0)) for v in variations}
     metrics = experiment.analysis.metrics
     if not metrics or sum(users.values()) == 0:
@@ -64,7 +65,7 @@ def analyse(experiment: Experiment, totals: Mapping[str, float]) -> ExperimentAn
     return analyze(
         inputs,
         users=users,
-        weights=dict(zip(variations, weights_of(spec), strict=True)),
+        weights=dict(zip(variations, weights, strict=True)),
         control=variations[0],
         settings=AnalysisSettings(alpha=experiment.analysis.alpha),
     )
@@ -106,23 +107,25 @@ def verdict(
 
 
 def results_document(
-    experiment: Experiment, totals: Mapping[str, float], now: float
+    experiment: Experiment, totals: Mapping[str, float], now: float, phase: int | None = None
 ) -> dict[str, Any]:
     spec = experiment.spec
-    result = analyse(experiment, totals)
+    phase = phase or spec.phase
+    variations, _ = experiment.allocation(phase)
+    result = analyse(experiment, totals, phase)
     decision = verdict(experiment, result, now) if result is not None else None
     return {
         "experiment": experiment.key,
         "placement": experiment.placement,
         "status": spec.status,
-        "phase": spec.phase,
+        "phase": phase,
         "rollout_variation": spec.rollout_variation,
         "metrics": [
             {"name": m.name, "event": m.event, "type": m.kind, "role": m.role,
              "window_hours": m.window_s / 3600, "currency": m.currency}
             for m in experiment.analysis.metrics
         ],
-        "users": {v.key: int(totals.get(f"{v.key}:users", 0)) for v in spec.variations},
+        "users": {v: int(totals.get(f"{v}:users", 0)) for v in variations},
         "analysis": result.to_dict() if result is not None else None,
         "winner": decision.to_dict() if decision is not None else None,
     }  # fmt: skip

@@ -365,7 +365,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["placement", "variations"],
         "description": "see README: placement, status, phase, seed, hash_version, "
-        "variations, coverage, namespace, condition, metrics, forced",
+        "variations, coverage, namespace, condition, metrics, forced; past_phases (each "
+        "earlier phase's split, kept by the server)",
     },
 }
 

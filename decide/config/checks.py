@@ -14,6 +14,9 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 KEY_RULE = (
     "must be 1-64 characters of letters, digits, '_', '.', '-', starting with a letter or digit"
 )
+# Event types as events carry them; a configured event name that does not match never arrives.
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+EVENT_TYPE_RULE = "must be a lowercase event name like 'click' or 'trial_started'"
 _MISSING: Any = object()
 
 

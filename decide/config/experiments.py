@@ -9,7 +9,7 @@ from typing import Any
 from decide.config.checks import Checks, join
 from decide.config.metrics import Analysis, parse_analysis
 from decide.errors import invalid
-from experiments.assignment import ExperimentSpec, Variation, phase_changing
+from experiments.assignment import ExperimentSpec, Variation, phase_changing, weights_of
 from experiments.conditions import validate_condition
 
 STATUSES = ("draft", "running", "stopped", "rolled_out")
@@ -29,7 +29,9 @@ KNOWN = {
     "forced",
     "rollout_variation",
     "description",
+    "past_phases",
 }
+PAST_PHASES_KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,18 @@ class Experiment:
     spec: ExperimentSpec
     document: Mapping[str, Any]
     analysis: Analysis
+
+    def allocation(self, phase: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """The variations and weights contacts were split by in `phase`: its results are
+        judged against them (a past phase's split is not today's). A past phase from before
+        its split was kept falls back to today's."""
+        for past in self.document.get("past_phases", ()):
+            if past["phase"] == phase and phase != self.spec.phase:
+                split = past["variations"]
+                total = sum(float(v["weight"]) for v in split)
+                return (tuple(v["key"] for v in split),
+                        tuple(float(v["weight"]) / total for v in split))  # fmt: skip
+        return tuple(v.key for v in self.spec.variations), tuple(weights_of(self.spec))
 
 
 def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> Experiment:
@@ -96,9 +110,11 @@ def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> 
     )
     if previous is not None:
         spec = _next_phase(spec, previous.spec, explicit=phase is not None)
-    document = {
-        k: v for k, v in body.items() if k not in {"phase", "variations", "seed", "hash_version"}
-    } | {
+    past = _past_phases(c, body, previous, spec.phase)
+    if not c.ok():
+        raise invalid(c.problems, "experiment")
+    own = {"phase", "variations", "seed", "hash_version", "past_phases"}  # written here
+    document = {k: v for k, v in body.items() if k not in own} | {
         "status": status,
         "phase": spec.phase,
         "seed": seed,
@@ -108,7 +124,38 @@ def parse_experiment(key: str, doc: Any, previous: Experiment | None = None) -> 
             {"key": v.key, "message": v.message, "weight": v.weight} for v in variations
         ],
     }
+    if past:
+        document["past_phases"] = past
     return Experiment(key, placement or "", spec, document, analysis)
+
+
+def _past_phases(
+    c: Checks, body: dict[str, Any], previous: Experiment | None, phase: int
+) -> list[dict[str, Any]]:
+    """Each earlier phase's split, kept by the server as phases change. A body's own list is
+    taken only when nothing is stored yet (restoring an exported configuration)."""
+    if previous is None:
+        given = body.get("past_phases", [])
+        ok = isinstance(given, list) and all(
+            isinstance(p, dict) and isinstance(p.get("phase"), int)
+            and isinstance(p.get("variations"), list) and len(p["variations"]) >= 2
+            and all(isinstance(v, dict) and isinstance(v.get("key"), str)
+                    and isinstance(v.get("weight"), int | float) and 0 < v["weight"] <= 1
+                    for v in p["variations"])
+            for p in given
+        )  # fmt: skip
+        if not ok:
+            c.fail("past_phases", "must be a list of {phase, variations: [{key, weight}]} "
+                   "with two variations or more, weights in (0, 1]")  # fmt: skip
+            return []
+        return list(given)[-PAST_PHASES_KEPT:]
+    past = list(previous.document.get("past_phases", []))
+    if phase != previous.spec.phase:
+        old = previous.spec
+        split = [{"key": v.key, "weight": w} for v, w in zip(old.variations, weights_of(old),
+                                                              strict=True)]  # fmt: skip
+        past.append({"phase": old.phase, "variations": split})
+    return past[-PAST_PHASES_KEPT:]
 
 
 def _next_phase(spec: ExperimentSpec, old: ExperimentSpec, *, explicit: bool) -> ExperimentSpec:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from decide.config.checks import Checks, join
+from decide.config.checks import EVENT_TYPE_PATTERN, EVENT_TYPE_RULE, Checks, join
 
 KINDS = ("binomial", "count", "revenue")
 METHODS = ("sequential", "bayesian")
@@ -76,7 +76,8 @@ def _metric(c: Checks, raw: Any, path: str, role: str) -> Metric | None:
         return None
     c.unknown_fields(doc, {"name", "event", "type", "window_hours", "currency",
                            "higher_is_better", "margin"}, path)  # fmt: skip
-    event = c.string(doc, "event", path, max_len=64)
+    event = c.string(doc, "event", path, max_len=64, pattern=EVENT_TYPE_PATTERN,
+                     rule=EVENT_TYPE_RULE)  # fmt: skip
     kind = c.string(doc, "type", path, default="binomial", choices=KINDS) or "binomial"
     name = c.key(doc, "name", path, default=None) or event
     hours = c.number(doc, "window_hours", path, default=0, low=0, high=24 * 365) or 0

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from decide.config.bandit_policy import BanditPolicy, known_policy_keys, parse_bandit_policy
-from decide.config.checks import Checks, join
+from decide.config.checks import EVENT_TYPE_PATTERN, EVENT_TYPE_RULE, Checks, join
 from decide.config.outreach import Outreach, parse_outreach
 from decide.contacts import TEMPLATE_FIELDS
 from decide.errors import invalid
@@ -26,6 +26,7 @@ CHANNELS = ("email", "sms", "push", "web_push", "in_app", "web")
 # store is unreachable. Every other channel messages a person and must fail closed.
 WEB_CHANNELS = frozenset({"web", "in_app"})
 EXPOSURES = ("event", "on_decide")
+EXPOSURE_TYPES = frozenset({"impression", "delivered"})  # the events that expose a decision
 POLICIES = ("rule", "experiment", "bandit")
 OUTREACH = ("send_time", "quiet_hours", "frequency_caps", "goal", "no_repeat", "trigger")
 KNOWN = {
@@ -265,7 +266,11 @@ def _reward(c: Checks, policy: dict[str, Any]) -> Reward:
         return Reward("click", 72 * 3600, False)
     path = "policy.reward"
     c.unknown_fields(spec, {"event", "window_hours", "value"}, path)
-    event = c.string(spec, "event", path, default="click", max_len=64)
+    event = c.string(spec, "event", path, default="click", max_len=64,
+                     pattern=EVENT_TYPE_PATTERN, rule=EVENT_TYPE_RULE)  # fmt: skip
+    if event in EXPOSURE_TYPES:
+        c.fail(join(path, "event"), f"{event!r} is the exposure, counted as the trial; "
+               "a reward is what follows it, like 'click' or 'purchase'")  # fmt: skip
     hours = c.number(spec, "window_hours", path, default=72, low=0.001, high=24 * 90)
     use_value = c.boolean(spec, "value", path, default=False)
     return Reward(event or "click", round((hours or 72) * 3600), use_value)

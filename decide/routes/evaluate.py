@@ -39,8 +39,10 @@ def join_logs(
     rewards: dict[str, float] = {}
     for _, fields in outcomes:
         nonce = fields[b"d"].decode()
-        if fields[b"k"] == b"reward":
+        if fields[b"k"] == b"reward":  # a later entry is an earlier reward replacing it
             rewards[nonce] = float(fields[b"v"])
+        elif fields[b"k"] == b"revoke":  # an earlier exposure put the reward out of its window
+            rewards.pop(nonce, None)
         exposed.add(nonce)  # a reward implies the exposure
     rows = []
     for _, fields in decisions:

@@ -72,8 +72,12 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
     experiments = list(rt.snapshot.experiments.values())
     contact_results: list[int] = []
     scoring = rt.snapshot.workspace.scoring
+    # An event timed up to the skew ahead is accepted until its time leaves the window: its
+    # seen-markers live that long (+1 s for the window's inclusive edge), or a late retry of
+    # it would count again.
+    marker_ttl_s = rt.settings.dedup_window_s + rt.settings.future_skew_s + 1
     contact_rules = ContactRules(
-        rt.settings.dedup_window_s,
+        marker_ttl_s,
         rt.settings.machine_open_s,
         scoring.half_life_s if scoring else 30 * 86_400,
         rt.settings.attribution_window_s,
@@ -87,7 +91,7 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
                           rt.settings.decision_log_max)  # fmt: skip
         apply_metric_event(
             batch, experiments, event.contact_id, event.event_id, event.type, event.at,
-            event.value, event.currency, rt.settings.dedup_window_s,
+            event.value, event.currency, marker_ttl_s,
         )  # fmt: skip
         points = points_for(scoring, event.type, event.properties) if scoring else 0.0
         contact_results.append(queue_contact_event(batch, event, points, contact_rules, rules.now))

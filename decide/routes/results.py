@@ -46,11 +46,9 @@ async def _results(request: Request) -> tuple[dict[str, Any], dict[str, float]]:
     phase = request.query_params.get("phase")
     if phase is not None and (not phase.isdigit() or not 1 <= int(phase) <= experiment.spec.phase):
         raise invalid([Problem("phase", f"must be a phase from 1 to {experiment.spec.phase}")])
-    totals = await auto_winner.load_totals(rt, experiment, int(phase) if phase else None)
-    document = results_document(experiment, totals, rt.clock())
-    if phase:
-        document["phase"] = int(phase)
-    return document, totals
+    number = int(phase) if phase else None
+    totals = await auto_winner.load_totals(rt, experiment, number)
+    return results_document(experiment, totals, rt.clock(), number), totals
 
 
 async def check_now(request: Request) -> Response:

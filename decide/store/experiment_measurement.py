@@ -49,7 +49,7 @@ def apply_metric_event(
     at: float,
     value: float | None,
     currency: str | None,
-    dedup_window_s: int,
+    marker_ttl_s: int,
 ) -> None:
     """Queue the event for every experiment (current phase) with a metric on its type."""
     for experiment in experiments:
@@ -72,6 +72,6 @@ def apply_metric_event(
             [keys.experiment_seen(key, event_id), keys.experiment_assignments(key, phase),
              keys.experiment_totals(key, phase),
              keys.experiment_daily(key, phase, int(at // DAY_S)), *per_metric_keys],
-            [contact_id, at, dedup_window_s, DAILY_TTL_S, value or 0.0, len(metrics),
+            [contact_id, at, marker_ttl_s, DAILY_TTL_S, value or 0.0, len(metrics),
              *(x for m in metrics for x in (m.name, m.kind, m.window_s))],
         )  # fmt: skip

@@ -186,7 +186,8 @@ def bandit_sticky(contact_id: str) -> str:
 
 
 def decision_state(placement: str, nonce: str) -> str:
-    """Hash `x` (exposed at), `r` (rewarded) of one decision; lives until its token expires."""
+    """Hash `x` (exposed at), `r` (rewarded), `rt` and `rv` (the reward's time and value) of
+    one decision; lives until its token expires."""
     return f"{placement_tag(placement)}:d:{nonce}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -57,5 +58,11 @@ def count_outcome(
          keys.outcome_log(decision.placement), keys.arm_stats_registry(decision.placement),
          *counters],
         [decision.message, kind, at, value, decision.reward_window_s,
-         max(1, int(decision.expires_at - now)), kept, DAILY_TTL_S, log_cap, decision.nonce],
+         _state_ttl_s(decision, now), kept, DAILY_TTL_S, log_cap, decision.nonce],
     )  # fmt: skip
+
+
+def _state_ttl_s(decision: Decision, now: float) -> int:
+    """The decision's state outlives its token (rounded up, +1 s): while the token is good an
+    event of it must find the exposure and reward already counted, or it counts them again."""
+    return max(1, math.ceil(decision.expires_at - now) + 1)

@@ -65,7 +65,8 @@ def test_a_change_is_shown_and_not_applied(served: Served, tmp_path: Path) -> No
     assert "--- live/placement homepage_hero\n+++ file/placement homepage_hero" in out
     assert "-description: Hero banner on the home page, A/B/C tested" in out
     assert "+description: قهرمان ویرایش‌شده" in out
-    assert "-phase: 1\n+phase: 2" in out and "+  weight: 0.5" in out
+    assert "-phase: 1\n+past_phases:\n+- phase: 1\n" in out  # phase 1's split is kept
+    assert "+phase: 2" in out and "+  weight: 0.5" in out
     assert "--- /dev/null\n+++ file/placement extra" in out
     assert "placement extra: would be created" in out
     assert "placement cart_reminder: live, not in the file (apply does not delete)" in out

@@ -171,3 +171,15 @@ def test_segments_borrow_as_much_as_they_are_alike(api, store: Store) -> None:
         time.sleep(0.05)
     assert strength is not None and set(strength) <= set(ARMS)
     assert all(0 <= value <= 1000 for value in strength.values())
+
+
+def test_a_reward_must_be_an_event_that_can_arrive_and_is_not_the_exposure(
+    api, store: Store
+) -> None:
+    """`impression` as the reward would make every trial a success (sum = n); `Click` can never
+    arrive (event types are lowercase): both would leave a bandit learning nothing, silently."""
+    for name in ("impression", "delivered", "Click"):
+        placement = bandit_placement(reward={"event": name})
+        response = api.put("/v1/placements/hero", json=placement)
+        assert response.status_code == 422, name
+        assert [d["field"] for d in response.json()["error"]["details"]] == ["policy.reward.event"]

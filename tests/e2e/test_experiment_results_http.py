@@ -153,3 +153,82 @@ def test_cuped_uses_behaviour_before_exposure(api, store: Store) -> None:
     assert clicks["kind"] == "cuped"
     (variation,) = clicks["variations"]
     assert variation["cuped"]["variance_reduction"] > 0.2  # the history explains much of it
+
+
+def test_a_metric_on_an_event_that_can_never_arrive_is_refused(api, store: Store) -> None:
+    assert api.put("/v1/placements/news", json=PLACEMENT).status_code == 201
+    metrics = {"primary": {"event": "Purchase", "type": "binomial"}}  # types are lowercase
+    response = api.put("/v1/experiments/subject", json=experiment(metrics=metrics))
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["metrics.primary.event"]
+
+
+def _clicked(api, phase: int | None = None) -> dict[str, tuple[int, float]]:
+    query = f"?phase={phase}" if phase else ""
+    results = api.get(f"/v1/experiments/subject/results{query}").json()
+    return {v: s for v, s in _stats(results, "click").items() if s[0]}  # arms with users
+
+
+def test_only_the_current_phase_and_the_metric_window_count(api, store: Store, clock) -> None:
+    """Re-weighting starts phase 2: a phase-1 contact's later click (with its phase-1
+    decision_id) is not phase 2's, a click before a contact's exposure is nobody's, and one
+    past the metric's window (72 h) does not count either."""
+    _setup(api)
+    old = decide(api, "c-1", "news")
+    assert api.post("/v1/events", json={"events": [event("e1", "click", "c-1")]}).status_code == 200
+    assert _clicked(api) == {old["assignment"]["variation"]: (1, 1.0)}
+    weights = [
+        {"key": "a", "message": "a", "weight": 0.3},
+        {"key": "b", "message": "b", "weight": 0.7},
+    ]
+    assert (
+        api.put("/v1/experiments/subject", json=experiment(variations=weights)).json()["phase"] == 2
+    )
+    clock.advance(60)
+    events = [
+        event("e2", "click", "c-1", old["decision_id"]),  # phase 1's decision
+        event("e3", "click", "c-2"),
+    ]  # before c-2 is exposed
+    assert api.post("/v1/events", json={"events": events}).json()["accepted"] == 2
+    clock.advance(60)
+    late = decide(api, "c-2", "news")["assignment"]
+    assert late["phase"] == 2
+    clock.advance(73 * 3600)
+    outside = {"events": [event("e4", "click", "c-2")]}
+    assert api.post("/v1/events", json=outside).json()["accepted"] == 1
+    assert _clicked(api) == {late["variation"]: (1, 0.0)}  # c-1 never exposed in phase 2
+    assert _clicked(api, phase=1) == {old["assignment"]["variation"]: (1, 1.0)}
+
+
+def test_a_past_phase_is_analysed_with_its_own_variations_and_weights(api, store: Store) -> None:
+    """Phase 1 split 50/50; re-weighted to 10/90 (phase 2), then a third variation (phase 3).
+    Phase 1's results must be judged against 50/50 over a and b: against today's allocation
+    they would raise a false sample-ratio alarm."""
+    _setup(api)
+    for i in range(200):
+        decide(api, f"c-{i}", "news")
+    heavy = [
+        {"key": "a", "message": "a", "weight": 0.1},
+        {"key": "b", "message": "b", "weight": 0.9},
+    ]
+    assert (
+        api.put("/v1/experiments/subject", json=experiment(variations=heavy)).json()["phase"] == 2
+    )
+    for i in range(200, 300):
+        decide(api, f"c-{i}", "news")
+    three = [{"key": k, "message": m} for k, m in (("a", "a"), ("b", "b"), ("c", "a"))]
+    assert (
+        api.put("/v1/experiments/subject", json=experiment(variations=three)).json()["phase"] == 3
+    )
+    for phase, expected in ((1, [0.5, 0.5]), (2, [0.1, 0.9])):
+        results = api.get(f"/v1/experiments/subject/results?phase={phase}").json()
+        srm = results["analysis"]["srm"]
+        assert list(results["users"]) == srm["variations"] == ["a", "b"]
+        assert [e / sum(srm["expected"]) for e in srm["expected"]] == pytest.approx(expected)
+        assert not srm["mismatch"], (phase, srm)
+    stored = api.get("/v1/experiments/subject").json()
+    assert stored["phase"] == 3 and [p["phase"] for p in stored["past_phases"]] == [1, 2]
+    # kept by the server; a restore may bring its own, well-formed
+    restore = experiment(past_phases=[{"phase": 1, "variations": [{"key": "a"}]}])
+    refused = api.put("/v1/experiments/restored", json=restore).json()["error"]["details"]
+    assert [d["field"] for d in refused] == ["past_phases"]

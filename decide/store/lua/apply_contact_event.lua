@@ -1,6 +1,8 @@
 --#include contact_lib
--- Apply one event to everything decide keeps about its contact, once: the seen-marker is set
--- first, for the dedup window, so a retried or duplicated event_id changes nothing.
+-- Apply one event to everything decide keeps about its contact, once: a retried or duplicated
+-- event_id finds its seen-marker and changes nothing. The marker is set last, once the event
+-- is applied: a script that fails half-way (a key of the wrong type) leaves no marker, so the
+-- retry is not answered `duplicate` for an event never applied.
 -- KEYS[1] seen-marker, KEYS[2] the contact's state hash (decide/store/contact_codec.py)
 -- ARGV[1] type (its stored name: contact_codec.type_code), ARGV[2] time (epoch s),
 -- ARGV[3] marker TTL (s), ARGV[4] value or '', ARGV[5] currency or '',
@@ -18,7 +20,7 @@
 --          channel code engaged or '', touches before a conversion
 --          ('placement|message|<channel code>|at', newest first)}: the population priors and
 -- attribution are fed from these.
-if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[3]) then return {0, -1, -1, '', '', {}} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, -1, -1, '', '', {}} end
 local h = KEYS[2]
 local at = tonumber(ARGV[2])
 local now = tonumber(ARGV[20])
@@ -186,4 +188,5 @@ if ARGV[17] ~= '' then add_touch(h, entries, nonce, ARGV[17], chan, at) end
 if entries and (is_send or ARGV[17] ~= '') then
   entries_put(h, entries, had, now, window, tonumber(ARGV[26]))
 end
+redis.call('SET', KEYS[1], 1, 'EX', ARGV[3])
 return {1, sent, engaged_slot, delivered_on, engaged_on, touches}
