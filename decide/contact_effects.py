@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,9 +79,12 @@ def _view(event: Event) -> str:
 
 
 def queue_contact_event(
-    batch: Batch, event: Event, points: float, rules: ContactRules, now: float
-) -> int:
-    """Queue the idempotent contact script for one event; returns its index in the batch."""
+    batch: Batch, event: Event, points: float, rules: ContactRules, now: float,
+    capped: Collection[str] = (),
+) -> int:  # fmt: skip
+    """Queue the idempotent contact script for one event; returns its index in the batch.
+    `capped`: the channels a frequency cap governs for the event's decision's placement; a
+    send on one of them counts against the caps."""
     decision = event.decision
     role = "suppress" if event.type in SUPPRESSING else ROLES.get(event.type, "")
     channel = _channels(event)
@@ -105,6 +108,7 @@ def queue_contact_event(
         rules.stage_thresholds, ",".join(STAGES), code,
         decision.send_at if decision is not None else 0,
         int(decision.expires_at) if decision is not None else 0, CAP_KEEP_S,
+        1 if is_send and channel in capped else 0,
     ]  # fmt: skip
     contact = event.contact_id
     return batch.script(

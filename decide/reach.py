@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from decide.config.placements import WEB_CHANNELS, Placement
+from decide.config.placements import CHANNELS, WEB_CHANNELS, Placement
 from decide.config.workspace import Workspace
 from decide.contact_state import ContactState
 from personalization import channels as channel_model
@@ -91,6 +91,13 @@ def priors_from(
 
 def caps_of(placement: Placement, workspace: Workspace) -> tuple[pressure.CapRule, ...]:
     return placement.outreach.caps + workspace.caps
+
+
+def capped_channels(placement: Placement | None, workspace: Workspace) -> frozenset[str]:
+    """The channels a frequency cap governs for a placement's sends (the workspace's caps
+    alone for a placement since deleted): a send on one counts against the caps."""
+    rules = caps_of(placement, workspace) if placement is not None else workspace.caps
+    return frozenset(c for c in CHANNELS if any(rule.applies(c) for rule in rules))
 
 
 def horizon_s(placement: Placement) -> int:

@@ -22,6 +22,7 @@ from decide.contact_effects import (
 from decide.errors import ApiError, Problem, invalid, unavailable
 from decide.events import Event, EventRules, Rejection, parse_event
 from decide.rate_limit import check_body_key
+from decide.reach import capped_channels
 from decide.responses import json_response
 from decide.runtime import Runtime
 from decide.store import keys
@@ -83,7 +84,12 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         rt.settings.attribution_window_s,
         stage_thresholds(scoring.stages) if scoring else "",
     )
+    capped: dict[str, frozenset[str]] = {}  # by placement: the channels caps govern
     for event in events:
+        placement = event.decision.placement if event.decision is not None else ""
+        if placement not in capped:
+            found = rt.snapshot.placements.get(placement)
+            capped[placement] = capped_channels(found, rt.snapshot.workspace)
         effect = event.arm_effect()
         if effect is not None and event.decision is not None:
             kind, value = effect
@@ -94,7 +100,9 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
             event.value, event.currency, marker_ttl_s,
         )  # fmt: skip
         points = points_for(scoring, event.type, event.properties) if scoring else 0.0
-        contact_results.append(queue_contact_event(batch, event, points, contact_rules, rules.now))
+        contact_results.append(queue_contact_event(
+            batch, event, points, contact_rules, rules.now, capped[placement]
+        ))  # fmt: skip
     if rt.settings.event_log_max and events:
         # One stream entry per request (its events as NDJSON): a command per event cost ~40% of
         # the event throughput. MAXLEN counts entries, so the cap is in batches.

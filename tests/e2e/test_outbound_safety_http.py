@@ -219,12 +219,6 @@ def test_a_merge_keeps_what_the_anonymous_id_refused_reserved_and_reached(
     assert decide(api, "known", "g", attributes=TEHRAN)["reason"] == "goal_reached"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply_contact_event.lua counts a send against caps only through its decision's "
-    "reservation, made for the primary's channel (and only when a cap applies to it): a send "
-    "on a fallback is never counted against that channel's caps. Left to the events work.",
-)
 def test_a_send_on_a_fallback_counts_against_the_fallbacks_caps(api, store: Store) -> None:
     """The engine sent the sms fallback: that sms counts against sms's caps, not email's."""
     caps = [{"channel": "sms", "max": 1, "days": 1}]
@@ -272,12 +266,6 @@ def test_a_batch_gives_each_contact_what_a_single_decision_gives(
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply_contact_event.lua counts a send against caps only through its reservation: "
-    "once lapsed (send_at + grace) and pruned by a later write, a late `delivered` counts the "
-    "send for learning but not for caps. Left to the events work.",
-)
 def test_a_late_delivered_still_counts_against_the_caps(api, store: Store, clock: Clock) -> None:
     """Delivery reports can lag by hours: the reservation lapses, another send is decided, and
     then the first turns out to have happened — from then on both count."""

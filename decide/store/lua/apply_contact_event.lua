@@ -15,7 +15,8 @@
 -- ARGV[19] attribution window (s), ARGV[20] now (epoch s),
 -- ARGV[21] stage thresholds 'lead=10,mql=50' in stage order, ARGV[22] every stage, in order,
 -- ARGV[23] channel code (contact_codec.CHANNEL_CODES) or '', ARGV[24] the decision's send
--- time, ARGV[25] the decision's expiry, ARGV[26] how long a reserved send stays (s)
+-- time, ARGV[25] the decision's expiry, ARGV[26] how long a reserved send stays (s),
+-- ARGV[27] 1 when a frequency cap governs the event's channel (for the decision's placement)
 -- Returns {applied 0/1, slot sent (-1), slot engaged (-1), channel code delivered or '',
 --          channel code engaged or '', touches before a conversion
 --          ('placement|message|<channel code>|at', newest first)}: the population priors and
@@ -164,8 +165,12 @@ if is_send then
     -- The first event of this send, delivered or not: a lost `delivered` still counts the send.
     counter_add(h, 'c', code, 1, 0)
     bump(false)
-    -- the reservation is a real send now (the field held its deadline)
-    e.flags = bit.bor(bit.band(e.flags, bit.bnot(PENDING)), COUNTED)
+    -- The reservation is a real send now (the field held its deadline), on the channel it went
+    -- out on: a fallback's send counts against that channel's caps, not the primary's, and a
+    -- send whose reservation lapsed before its late `delivered` counts again.
+    e.flags = bit.bor(bit.band(e.flags, bit.bnot(PENDING + CAP)), COUNTED,
+                      ARGV[27] == '1' and CAP or 0)
+    if chan ~= 0 then e.chan = chan end
     e.delivered = (role == 'delivered') and at or 0
     e.expires = math.max(e.expires, tonumber(ARGV[25]))
     sent, delivered_on = slot, code
