@@ -162,7 +162,7 @@ async def _decisions(
         served = await serve(rt, batch["placement"], [r for _, r in valid])
         fresh: dict[int, dict[str, Any]] = {}
         for (i, _), result in zip(valid, served, strict=True):
-            fresh[i] = _entry(i, result)
+            fresh[i] = _entry(i, result, contacts[i])
         for i, request in parsed:
             if isinstance(request, ApiError):
                 fresh[i] = _entry(i, request, contacts[i])
@@ -172,7 +172,8 @@ async def _decisions(
             yield done.get(i) or fresh[i]
 
 
-def _entry(index: int, result: dict[str, Any] | ApiError, item: Any = None) -> dict[str, Any]:
+def _entry(index: int, result: dict[str, Any] | ApiError, item: Any) -> dict[str, Any]:
+    """A contact's line of the batch; an error names the contact too, when it had an id."""
     if isinstance(result, ApiError):
         contact = item.get("contact_id") if isinstance(item, dict) else None
         return {"index": index, "contact_id": contact, "status": result.status,

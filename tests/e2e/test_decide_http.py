@@ -77,6 +77,13 @@ def test_declared_context_is_required(api, store: Store) -> None:
     assert response.json()["error"]["details"] == [
         {"field": "context.cart_url", "reason": "is required by this placement"}
     ]
+    # In a batch, the contact's line names it with the same error.
+    lines = api.post(
+        "/v1/decide/batch", json={"placement": "cart_reminder", "contacts": [{"contact_id": "c1"}]}
+    ).json()["decisions"]
+    assert [(d["contact_id"], d["status"], d["error"]["details"][0]["field"]) for d in lines] == [
+        ("c1", 422, "context.cart_url")
+    ]
     body = decide(
         api,
         "c1",

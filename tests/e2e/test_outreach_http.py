@@ -222,7 +222,7 @@ def test_batch_of_ten_thousand_contacts(api, store: Store, clock: Clock) -> None
     assert response.status_code == 200, response.text[:500]
     decisions = response.json()["decisions"]
     assert [d["index"] for d in decisions] == list(range(10_000))
-    assert decisions[17]["status"] == 422
+    assert decisions[17]["status"] == 422 and decisions[17]["contact_id"] == "c17"
     assert decisions[17]["error"]["details"][0]["field"] == "attributes.timezone"
     assert decisions[42]["status"] == 422 and decisions[42]["contact_id"] is None
     good = [d for i, d in enumerate(decisions) if i not in (17, 42)]
