@@ -1,6 +1,6 @@
 """Benchmark harness: decide against baselines measured in the same run, as ratios.
 
-    python -m loadtest.bench [all]  every scenario below, then every target of issue 8 met or not
+    python -m loadtest.bench [all]  every scenario below, then each target: measured, goal, met
     python -m loadtest.bench batch  [--contacts 10000] [--repeat 3]
     python -m loadtest.bench decide [--requests 20000] [--open-seconds 10]
     python -m loadtest.bench events [--requests 20000]
@@ -397,7 +397,7 @@ SCENARIOS = {
     "memory": run_memory,
 }
 
-# Issue 8's targets: (target, scenario, what is compared, its value in the results, goal).
+# The performance targets: (target, scenario, what is compared, its value in the results, goal).
 # The goal is a floor, or a ceiling where `at_most`.
 TARGETS: tuple[tuple[str, str, str, tuple[str, ...], float, bool], ...] = (
     ("P1", "decide", "decide / echo, requests/s", ("ratios", "ab_vs_baseline"), 0.60, False),
