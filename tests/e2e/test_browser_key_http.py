@@ -4,6 +4,7 @@ that contact's `contact_token`, and it is bound to its origins and its rate limi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from starlette.testclient import TestClient
 
 from decide.auth import contact_token, parse_api_keys
 from decide.settings import Settings
-from tests.conftest import MakeClient
+from tests.conftest import Clock, MakeClient
 from tests.helpers import WEB_RULE, event
 
 SHOP = "https://shop.example"
@@ -180,3 +181,28 @@ def test_without_its_token_a_contact_answers_like_a_stranger(api: TestClient) ->
     assert headline.startswith("سلام") and "Sam" in headline
     told = _answer(api, "x", "greet", contact_token=mine)["message"]
     assert "Maryam" in told["content"]["web"]["headline"] and told["locale"] == "fa"
+
+
+def test_without_its_token_a_contact_s_learned_send_time_stays_hidden(
+    api: TestClient, clock: Clock
+) -> None:
+    """When X engages with email is stored behaviour: an in-app placement that learns send
+    times must not hand X's best hour to a page that only names X."""
+    learned = {"channels": ["in_app"], "policy": {"type": "rule", "message": "m"},
+               "send_time": {"type": "learned", "within_hours": 168},
+               "messages": [{"key": "m", "content": {"in_app": {"t": "Hi"}}}]}  # fmt: skip
+    assert api.put("/v1/placements/app", json=learned, headers=ADMIN).status_code == 201
+    address = {"attributes": {"email": "x@example.org", "consent": {"email": True}}}
+    assert api.put("/v1/contacts/x", json=address, headers=ADMIN).status_code == 200
+    start = datetime(2026, 11, 4, 20, 0, tzinfo=UTC).timestamp()  # a Wednesday, 20:00 UTC
+    for week in range(2):  # two emails at that hour, both clicked
+        clock.now = start + week * 7 * 86_400
+        sent = api.post("/v1/decide", json={"contact_id": "x", "placement": "mail"},
+                        headers=ADMIN).json()  # fmt: skip
+        clicked = [event(f"{kind}{week}", kind, "x", sent["decision_id"])
+                   for kind in ("delivered", "click")]  # fmt: skip
+        assert api.post("/v1/events", json={"events": clicked}, headers=ADMIN).json()["accepted"]
+    clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC).timestamp()  # a Monday
+    told = _answer(api, "x", "app", contact_token=contact_token(SECRET, "x"))
+    assert told["send_at"]["utc"] == "2026-12-02T20:00:00Z"  # what X's own page may use
+    assert _answer(api, "x", "app") == _answer(api, "never-seen", "app")
