@@ -19,7 +19,7 @@ SHOP = "https://shop.example"
 SECRET = b"backend-secret"
 ADMIN = {"X-API-Key": "adm1n"}
 BROWSER = {"X-API-Key": "pk_web"}
-SPEC = "adm1n:admin;pk_web:public@1000/min;analyst:read;server:decide;collector:events"
+SPEC = "adm1n:admin;pk_web:public@100/min;analyst:read;server:decide;collector:events"
 
 
 @pytest.fixture
@@ -206,3 +206,29 @@ def test_without_its_token_a_contact_s_learned_send_time_stays_hidden(
     told = _answer(api, "x", "app", contact_token=contact_token(SECRET, "x"))
     assert told["send_at"]["utc"] == "2026-12-02T20:00:00Z"  # what X's own page may use
     assert _answer(api, "x", "app") == _answer(api, "never-seen", "app")
+
+
+def test_a_browser_key_is_bound_to_its_origins_and_its_one_limit(api: TestClient) -> None:
+    decision = {"contact_id": "x", "placement": "hero", "api_key": "pk_web"}
+    beacon = {"events": [event("e1", "click", "x")], "api_key": "pk_web"}
+    for path, body in (("/v1/decide", decision), ("/v1/events", beacon)):
+        for origin in (
+            "null",
+            "https://evil.example",
+            SHOP + ".evil.example",
+            "http://shop.example",
+        ):
+            refused = api.post(path, json=body, headers={"Origin": origin})
+            assert refused.status_code == 403, (path, origin)
+            assert "access-control-allow-origin" not in refused.headers
+        asked = {"Origin": "null", "Access-Control-Request-Method": "POST"}
+        assert api.options(path, headers=asked).status_code == 403
+        # No Origin at all (a server, curl): nothing a browser could be tricked into.
+        assert api.post(path, json=body).status_code == 200
+    # One bucket per key, whether the key comes in a header or in the body.
+    statuses = [
+        api.post("/v1/decide", json=decision if n % 2 else {**decision, "api_key": None},
+                 headers={} if n % 2 else BROWSER).status_code
+        for n in range(101)
+    ]  # fmt: skip
+    assert statuses.count(429) >= 1 and set(statuses) == {200, 429}
