@@ -92,7 +92,9 @@ def contact_token(secret: bytes, contact_id: str) -> str:
 def contact_token_valid(secret: bytes | None, contact_id: str, token: object) -> bool:
     if secret is None or not isinstance(token, str):
         return False
-    return hmac.compare_digest(token, contact_token(secret, contact_id))
+    # As bytes: compare_digest raises on a str with non-ASCII characters (a 500 for any page).
+    expected = contact_token(secret, contact_id).encode()
+    return hmac.compare_digest(token.encode(), expected)
 
 
 def parse_api_keys(spec: str, public_origins: str = "") -> ApiKeys:

@@ -88,8 +88,8 @@ def read_contact(
 ) -> ContactState | None:  # fmt: skip
     """The contact's state, or None when any of its reads failed (the caller degrades).
     Without `stored_profile` (a public key without a contact_token) only the request's
-    attributes fill the profile and no stored behaviour is shown: a page must not be able to
-    read someone else's data by naming their id."""
+    attributes fill the profile and no stored behaviour (nor learned send time) is used: a page
+    must not be able to read someone else's data by naming their id."""
     reply = results[reads.contact]
     sticky = results[reads.experiment_sticky] if reads.experiment_sticky is not None else None
     if isinstance(reply, Exception) or isinstance(sticky, Exception):
@@ -102,7 +102,7 @@ def read_contact(
         entries = contact_codec.unpack_entries(contact_codec.join_chunks(fields, "q"))
         sends = contact_codec.ContactState(entries=entries).sends(now)
     slots = None
-    if reads.slots:
+    if reads.slots and stored_profile:  # when the contact engages is stored behaviour too
         slots = decode_histogram(contact_codec.unpack_slots(contact_codec.join_chunks(fields, "h")))
     return ContactState(
         attributes=merged_attributes(stored, request_attributes),
