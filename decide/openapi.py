@@ -297,6 +297,7 @@ SCHEMAS: dict[str, Any] = {
                                 "decision_expired",
                                 "key_retired",
                                 "before_decision",
+                                "forbidden",
                             ]
                         },
                         "field": {"type": "string"},

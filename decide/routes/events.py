@@ -14,6 +14,7 @@ from decide import metrics
 from decide.bodies import read_json
 from decide.config.checks import Checks
 from decide.contact_effects import (
+    SUPPRESSING,
     ContactRules,
     feed_aggregates,
     queue_contact_event,
@@ -38,7 +39,7 @@ async def post_events(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     body = await read_json(request, rt.settings.events_body_limit)
     api_key = body.get("api_key") if isinstance(body, dict) else None
-    rt.settings.api_keys.require(request, "events", api_key)  # sendBeacon: the key in the body
+    caller = rt.settings.api_keys.require(request, "events", api_key)  # sendBeacon: key in body
     await check_body_key(rt, request, api_key)
     c = Checks()
     doc = c.mapping(body, "body")
@@ -53,10 +54,13 @@ async def post_events(request: Request) -> Response:
     if len(raw) > rt.settings.max_events:
         most = f"at most {rt.settings.max_events} events per request"
         raise ApiError(413, "too_many_events", most, [Problem("events", most)])
-    return json_response(await apply_events(rt, raw))
+    return json_response(await apply_events(rt, raw, public=caller.public))
 
 
-async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
+async def apply_events(rt: Runtime, raw: list[Any], public: bool = False) -> dict[str, Any]:
+    """`public`: sent with a browser key, which anyone may read from a page: events that stop
+    messages to a contact (an unsubscribe, a bounce) are refused from it, one by one, or any
+    page could unsubscribe anyone by naming their id."""
     if not rt.signer_ready:
         await rt.refresh()
     if not rt.signer_ready:
@@ -66,6 +70,8 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
     signer = rt.signing()
     rules = EventRules(rt.clock(), rt.settings.dedup_window_s, rt.settings.future_skew_s)
     parsed = [parse_event(item, i, rules, signer) for i, item in enumerate(raw)]
+    if public:
+        parsed = [_not_from_a_page(p) for p in parsed]
     events = [p for p in parsed if isinstance(p, Event)]
     rejected = [p for p in parsed if isinstance(p, Rejection)]
 
@@ -136,3 +142,13 @@ async def apply_events(rt: Runtime, raw: list[Any]) -> dict[str, Any]:
         "duplicate": len(events) - len(applied),
         "rejected": [r.as_dict() for r in rejected],
     }
+
+
+def _not_from_a_page(parsed: Event | Rejection) -> Event | Rejection:
+    if isinstance(parsed, Event) and parsed.type in SUPPRESSING:
+        return Rejection(
+            parsed.index, parsed.event_id, "forbidden",
+            f"a public (browser) key cannot send {parsed.type!r}: it stops messages to the "
+            "contact; send it from your backend with an events key", "type",
+        )  # fmt: skip
+    return parsed

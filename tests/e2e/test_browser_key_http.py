@@ -232,3 +232,27 @@ def test_a_browser_key_is_bound_to_its_origins_and_its_one_limit(api: TestClient
         for n in range(101)
     ]  # fmt: skip
     assert statuses.count(429) >= 1 and set(statuses) == {200, 429}
+
+
+def test_a_browser_key_cannot_stop_messages_to_anyone(api: TestClient) -> None:
+    """Whoever reads the page has the key: events that suppress a contact's channels are
+    refused from it, each on its own, while the page's own events go through. A server key
+    with the events scope may send them."""
+    kinds = ["unsubscribed", "bounced", "complained", "stop"]
+    batch = [event(f"s-{kind}", kind, "x") for kind in kinds]
+    batch.append(event("pv-1", "page_view", "x", properties={"page": "/"}))
+    for sent in ({"json": {"events": batch}, "headers": {**BROWSER, "Origin": SHOP}},
+                 {"json": {"events": batch, "api_key": "pk_web"}}):  # fmt: skip
+        answer = api.post("/v1/events", **sent)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["accepted"] + body["duplicate"] == 1
+        assert [(r["index"], r["reason"], r["field"]) for r in body["rejected"]] == [
+            (i, "forbidden", "type") for i in range(len(kinds))
+        ]
+    contact = api.get("/v1/contacts/x", headers=ADMIN).json()
+    assert not contact["behaviour"].get("suppressed")
+    collector = {"X-API-Key": "collector"}
+    assert api.post("/v1/events", json={"events": batch}, headers=collector).json()["accepted"] == 4
+    contact = api.get("/v1/contacts/x", headers=ADMIN).json()
+    assert set(contact["behaviour"]["suppressed"]) == {"email", "sms", "push", "web_push"}
