@@ -36,6 +36,7 @@ def test_withdrawn_language_codes_that_devices_send_are_replaced(tag: str, expec
     # translation, right to left, not the default.
     assert normalize_locale(tag) == expected
 
+
 def test_hebrew_as_java_spells_it_gets_hebrew_right_to_left() -> None:
     assert locale_chain("iw-IL", "en") == ("he-IL", "he", "en")
     assert pick_locale(["en", "he"], "iw-IL", "en") == "he"
