@@ -145,3 +145,21 @@ def test_values_keep_their_own_direction(api, store: Store) -> None:
     # Left-to-right text isolates only a right-to-left value: "Hi 3 مریم new" otherwise.
     assert text("en", "مریم", 3) == f"Hi {FSI}مریم{PDI} 3 new"
     assert text("en", "Ann", 3) == "Hi Ann 3 new"
+
+
+def test_in_a_batch_only_the_contact_whose_data_breaks_the_template_fails(
+    api, store: Store
+) -> None:
+    put_placement(api, "loop", {"web": {"t": "{% for i in (1..contact.custom.n) %}x{% endfor %}"}})
+    contacts = [{"contact_id": "ok", "attributes": {"custom": {"n": 2}}},
+                {"contact_id": "huge", "attributes": {"custom": {"n": 10**6}}}]  # fmt: skip
+    response = api.post("/v1/decide/batch", json={"placement": "loop", "contacts": contacts})
+    assert response.status_code == 200, response.text
+    ok, huge = response.json()["decisions"]
+    assert ok["message"]["content"]["web"]["t"] == "xx"
+    assert (huge["contact_id"], huge["status"], huge["error"]["code"]) == (
+        "huge",
+        422,
+        "render_failed",
+    )
+    assert huge["error"]["details"][0]["field"] == "messages[0].content.web.t"
