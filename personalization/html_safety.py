@@ -30,6 +30,12 @@ _LIQUID_TAG_RE = re.compile(r"\{%.*?%\}", re.DOTALL)
 OUTPUT_MARK = "\ue000"
 _START_TAG_RE = re.compile(r"<[A-Za-z\ue000](?:\"[^\"]*\"|'[^']*'|[^'\">])*")
 _QUOTED_RE = re.compile(r"\"[^\"]*\"|'[^']*'")
+# Values the browser runs (event handlers) or parses as a document (srcdoc): escaping
+# keeps data inside the quotes, where it is still code.
+_CODE_ATTR_RE = re.compile(
+    r"""(?<=[\t\n\f\r /"'])(?:on[a-z]+|srcdoc)[\t\n\f\r ]*=[\t\n\f\r ]*("[^"]*"|'[^']*')""",
+    re.IGNORECASE,
+)
 
 
 def _url_is_safe(raw: str) -> bool:
@@ -70,6 +76,14 @@ def html_problems(source: str) -> list[str]:
     # adding attributes such as onerror=, so output there is refused outright.
     if any(OUTPUT_MARK in _QUOTED_RE.sub("", tag[0]) for tag in _START_TAG_RE.finditer(marked)):
         found.append("{{ }} inside an HTML tag must be within a quoted attribute value")
+    if any(
+        OUTPUT_MARK in value
+        for tag in _START_TAG_RE.finditer(marked)
+        for value in _CODE_ATTR_RE.findall(tag[0])
+    ):
+        found.append(
+            "{{ }} inside an event handler or srcdoc attribute would run contact data as code"
+        )
     # Marks are removed so they can neither hide nor fake a literal scheme; URLs that
     # only become unsafe once outputs render are scrubbed at render time.
     for match in _URL_ATTR_RE.finditer(marked.replace(OUTPUT_MARK, "")):

@@ -32,6 +32,12 @@ _NOT_TEXT_RE = re.compile(
     r"|</?[A-Za-z\ue000](?:\"[^\"]*\"|'[^']*'|[^'\">])*>?",
     re.DOTALL | re.IGNORECASE,
 )
+# Right-to-left letters (Hebrew, Arabic, Syriac, Thaana, N'Ko... and their presentation
+# forms): a value holding any also needs an isolate in left-to-right text, where digits or
+# punctuation after it would otherwise join its run ("Hi مریم 3" shows as "Hi 3 مریم").
+_RTL_CHAR_RE = re.compile(
+    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe\U00010800-\U00010fff\U0001e800-\U0001efff]"
+)
 # Linkifiers in SMS and mail apps would take a closing isolate into the URL.
 _URL_START_RE = re.compile(r"[a-z][a-z0-9+.-]*://|www\.|mailto:|tel:|sms:", re.IGNORECASE)
 _WORD_RE = re.compile(r"\S+")
@@ -40,12 +46,15 @@ _UNPRINTED_TAG_RE = re.compile(r"\{%-?\s*(?:end)?(?:capture|assign|comment|doc|#
 
 
 def isolated(text: str, *, isolate: bool, rtl: bool) -> str:
-    """An output's text as written: bidi controls dropped, isolated where `isolate` and `rtl`."""
+    """An output's text as written: bidi controls dropped, isolated where `isolate` and the
+    text around it (`rtl`) or the value itself is right to left."""
     # Always, isolated or not: a value's own override or stray isolate would reorder the
     # template's text around it (a link's text, a left-to-right subject alike).
     text = _BIDI_CONTROLS_RE.sub("", text)
     # Empty output stays empty, so `default:` and blank checks behave as before.
-    if not text or not isolate or not rtl or _URL_START_RE.match(text):
+    if not text or not isolate or _URL_START_RE.match(text):
+        return text
+    if not rtl and (text.isascii() or not _RTL_CHAR_RE.search(text)):
         return text
     return f"{_FSI}{text}{_PDI}"
 

@@ -15,13 +15,18 @@ _ALPHA_RE = re.compile(r"[A-Za-z]+")
 # Most tags already arrive canonical ("fa", "fa-IR"); recognising them skips the rebuild.
 _CANONICAL_RE = re.compile(r"[a-z]{2,3}(?:-[A-Z]{2})?")
 
+# Language codes ISO 639 withdrew that devices still send: Java's Locale (Android before
+# API 33, older JVMs) reports Hebrew as "iw", Indonesian as "in" and Yiddish as "ji".
+_REPLACED_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+
 _RTL_LANGUAGES = frozenset({"fa", "he", "ar", "ur", "ps", "yi", "dv", "ckb", "sd", "ug"})
 _RTL_SCRIPTS = frozenset({"Arab", "Hebr", "Thaa", "Syrc", "Nkoo", "Adlm", "Rohg", "Mand"})
 
 
 def normalize_locale(tag: str) -> str | None:
-    """Return `tag` in canonical BCP 47 case ("fa_ir" -> "fa-IR"), or None if malformed."""
-    if _CANONICAL_RE.fullmatch(tag):
+    """Return `tag` in canonical BCP 47 form ("fa_ir" -> "fa-IR", "iw" -> "he"), or None
+    if malformed."""
+    if _CANONICAL_RE.fullmatch(tag) and tag.partition("-")[0] not in _REPLACED_LANGUAGES:
         return tag
     # POSIX locales ("fa_IR.UTF-8", "sr_RS@latin") arrive from device settings; the
     # codeset and modifier say nothing about the language we should pick.
@@ -29,7 +34,8 @@ def normalize_locale(tag: str) -> str | None:
     if not _TAG_RE.fullmatch(candidate):
         return None
     language, *rest = candidate.split("-")
-    parts = [language.lower()]
+    language = language.lower()
+    parts = [_REPLACED_LANGUAGES.get(language, language)]
     in_extension = False
     for subtag in rest:
         # RFC 5646 casing applies only before the first singleton; extension and

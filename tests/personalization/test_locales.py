@@ -28,6 +28,21 @@ def test_normalize_locale_canonical_case(tag: str, expected: str) -> None:
     assert normalize_locale(tag) == expected
 
 
+@pytest.mark.parametrize(
+    ("tag", "expected"), [("iw", "he"), ("iw_IL", "he-IL"), ("IW-il", "he-IL"), ("in-ID", "id-ID")]
+)
+def test_withdrawn_language_codes_that_devices_send_are_replaced(tag: str, expected: str) -> None:
+    # Java (Android before API 33) reports Hebrew as "iw": it must get the Hebrew
+    # translation, right to left, not the default.
+    assert normalize_locale(tag) == expected
+
+
+def test_hebrew_as_java_spells_it_gets_hebrew_right_to_left() -> None:
+    assert locale_chain("iw-IL", "en") == ("he-IL", "he", "en")
+    assert pick_locale(["en", "he"], "iw-IL", "en") == "he"
+    assert is_rtl("iw")
+
+
 @pytest.mark.parametrize("tag", ["", "e", "*", "en-", "en--US", "fa IR", "en-US,en;q=0.9", "فارسی"])
 def test_normalize_locale_rejects_malformed(tag: str) -> None:
     assert normalize_locale(tag) is None

@@ -340,6 +340,22 @@ def test_output_in_a_tag_outside_quoted_values_is_rejected(source: str) -> None:
     assert message == "{{ }} inside an HTML tag must be within a quoted attribute value"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<img src="/x.png" onerror="{{ contact.name }}">',
+        '<a href="#" ONCLICK=\'track("{{ contact.name }}")\'>go</a>',
+        '<body onload = "{% echo contact.name %}">',
+        '<iframe srcdoc="<p>{{ contact.name }}</p>"></iframe>',
+    ],
+)
+def test_output_in_an_attribute_that_runs_code_is_rejected(source: str) -> None:
+    # Escaping keeps data inside the quotes, but there it is still JavaScript (on*) or
+    # HTML the browser parses again (srcdoc): a name like alert(1) would run.
+    [(_, message)] = problems_of({"web": {"html": source}})
+    assert message.startswith("{{ }} inside an event handler or srcdoc attribute")
+
+
 def test_output_in_quoted_values_text_and_tag_conditionals_is_allowed() -> None:
     source = (
         "<td {% if contact.vip %}class=\"vip\"{% endif %} title='{{ contact.name }}'>"
@@ -789,6 +805,16 @@ def test_outputs_are_isolated_in_right_to_left_text_only(locale: str, rtl: bool)
     )
     wrap = isolated if rtl else str
     assert out == {"text": f"{wrap('Sara Ahmadi')} <{wrap('sara@example.com')}>: {wrap('42')}"}
+
+
+@pytest.mark.parametrize("field", ["text", "html"])
+def test_right_to_left_values_are_isolated_in_left_to_right_text(field: str) -> None:
+    # Unisolated, "3" after an Arabic-script name takes its direction (UAX #9 W2) and the
+    # line shows as "Hi 3 مریم, new": the name and number swap places.
+    source = "Hi {{ contact.first_name }} {{ behaviour.n }} new, {{ contact.last_name }}"
+    contact = {"first_name": "مریم", "last_name": "Levi"}
+    out = render({"sms": {field: source}}, "sms", locale="en", contact=contact, behaviour={"n": 3})
+    assert out == {field: f"Hi {isolated('مریم')} 3 new, Levi"}
 
 
 def test_empty_values_are_never_isolated() -> None:
