@@ -171,6 +171,10 @@ class Analyst(_Bounded):
 
     wait_time = between(0.5, 1.5)
 
+    def on_start(self) -> None:
+        super().on_start()
+        self.results()  # a dashboard opens on the results, then refreshes at random
+
     def get(self, path: str) -> None:
         with self.client.get(path, headers=self.headers, catch_response=True) as response:
             if response.status_code != 200:
