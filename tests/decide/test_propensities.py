@@ -27,17 +27,26 @@ def test_inverse_propensity_weights_average_one(store: Store, clock: Clock) -> N
     counters = {"a:n": 400, "a:sum": 40, "b:n": 400, "b:sum": 52, "c:n": 400, "c:sum": 30,
                 "d:n": 20, "d:sum": 2}  # fmt: skip
     store.client().hset(keys.arm_stats("hero", ""), mapping=counters)
-    placement = {
+    ratios = asyncio.run(_run(store.url, clock, _banner()))
+    _assert_unbiased(ratios)
+
+
+def _banner(**extra: object) -> dict[str, object]:
+    return {
         "channels": ["web"],
         "policy": {"type": "bandit", "algorithm": "thompson", "floor": 0.05, "refresh_ms": 50},
         "messages": [{"key": k, "content": {"web": {"t": k}}} for k in ARMS],
+        **extra,
     }
-    ratios = asyncio.run(_run(store.url, clock, placement))
+
+
+def _assert_unbiased(terms_by_arm: dict[str, list[float]]) -> None:
+    """Per arm, the mean of 1{drawn} / p within 4 standard errors of 1."""
     for arm in ARMS:
-        terms = ratios[arm]
-        mean = sum(terms) / DECISIONS
-        variance = sum((t - mean) ** 2 for t in terms) / (DECISIONS - 1)
-        se = math.sqrt(variance / DECISIONS)
+        terms = terms_by_arm[arm]
+        mean = sum(terms) / len(terms)
+        variance = sum((t - mean) ** 2 for t in terms) / (len(terms) - 1)
+        se = math.sqrt(variance / len(terms))
         assert abs(mean - 1) < 4 * se, (arm, mean, se)
 
 
@@ -65,19 +74,7 @@ def test_propensities_are_over_the_arms_left_after_filtering(store: Store, clock
     counters = {"a:n": 400, "a:sum": 40, "b:n": 400, "b:sum": 60, "c:n": 400, "c:sum": 30,
                 "d:n": 400, "d:sum": 45}  # fmt: skip
     store.client().hset(keys.arm_stats("hero", ""), mapping=counters)
-    placement = {
-        "channels": ["web"],
-        "policy": {"type": "bandit", "algorithm": "thompson", "floor": 0.05, "refresh_ms": 50},
-        "messages": [{"key": k, "content": {"web": {"t": k}}} for k in ARMS],
-        "no_repeat": True,
-    }
-    terms = asyncio.run(_run_twice(store.url, clock, placement))
-    for arm in ARMS:
-        drawable = terms[arm]
-        mean = sum(drawable) / len(drawable)
-        variance = sum((t - mean) ** 2 for t in drawable) / (len(drawable) - 1)
-        se = math.sqrt(variance / len(drawable))
-        assert abs(mean - 1) < 4 * se, (arm, mean, se)
+    _assert_unbiased(asyncio.run(_run_twice(store.url, clock, _banner(no_repeat=True))))
 
 
 async def _run_twice(url: str, clock: Clock, placement: dict) -> dict[str, list[float]]:
